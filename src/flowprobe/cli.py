@@ -1,0 +1,199 @@
+"""The ``flowprobe`` command.
+
+Exit status: 0 when everything passed, 1 when a check failed, 2 for a usage or setup error
+(bad settings, unreachable target, failed install), always with one sentence and no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flowprobe import local
+from flowprobe.errors import FlowprobeError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _guard(action: Callable[[], int]) -> int:
+    try:
+        return action()
+    except FlowprobeError as exc:
+        _say(f"flowprobe: error: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("flowprobe: interrupted")
+        return 130
+
+
+def _local_config(**options: Any) -> local.LocalConfig:
+    return local.LocalConfig(**{k: v for k, v in options.items() if v is not None})
+
+
+port_options = [
+    click.option(
+        "--port",
+        type=click.IntRange(1, 65535),
+        default=None,
+        envvar="FLOWPROBE_LOCAL_PORT",
+        help="Langflow's port on 127.0.0.1 [default: 7860]",
+    ),
+    click.option(
+        "--stub-port",
+        type=click.IntRange(1, 65535),
+        default=None,
+        envvar="FLOWPROBE_STUB_PORT",
+        help="the stub LLM's port [default: 7861]",
+    ),
+]
+
+
+def with_ports(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(port_options):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flowprobe")
+def cli() -> None:
+    """Contract tests and load tests for Langflow's run API."""
+
+
+@cli.command()
+@with_ports
+@click.option(
+    "--first-token-delay-ms",
+    type=click.FloatRange(0),
+    default=None,
+    help="the stub LLM's delay before its first token [default: 50]",
+)
+@click.option(
+    "--inter-token-delay-ms",
+    type=click.FloatRange(0),
+    default=None,
+    help="the stub LLM's delay between tokens [default: 20]",
+)
+@click.option(
+    "--tokens", type=click.IntRange(1), default=None, help="tokens in each stub answer [default: 8]"
+)
+def up(**options: Any) -> None:
+    """Start the local target: Langflow on loopback, the stub LLM, the reference flows."""
+
+    def action() -> int:
+        config = _local_config(**options)
+        values = local.up(config, _say)
+        env_file = local.target_env_file(config)
+        click.echo(
+            f"local Langflow ready at {values['FLOWPROBE_BASE_URL']}, "
+            f"flows {values['FLOWPROBE_FLOW']} and {values['FLOWPROBE_NO_MODEL_FLOW']}"
+        )
+        click.echo(f"settings written to {env_file}; use them with:\n  source {env_file}")
+        return 0
+
+    sys.exit(_guard(action))
+
+
+@cli.command()
+@with_ports
+def down(**options: Any) -> None:
+    """Stop exactly the processes `flowprobe up` started."""
+    config = _local_config(**options)
+    stopped = local.stop(config, _say)
+    click.echo(f"stopped {stopped} process(es)" if stopped else "the local target was not running")
+
+
+@cli.command("stub-llm")
+@click.option("--host", default="127.0.0.1", show_default=True, help="loopback address to serve on")
+@click.option("--port", type=click.IntRange(0, 65535), default=7861, show_default=True)
+@click.option("--first-token-delay-ms", type=click.FloatRange(0), default=0.0, show_default=True)
+@click.option("--inter-token-delay-ms", type=click.FloatRange(0), default=0.0, show_default=True)
+@click.option("--tokens", type=click.IntRange(1), default=8, show_default=True)
+def stub_llm(
+    host: str, port: int, first_token_delay_ms: float, inter_token_delay_ms: float, tokens: int
+) -> None:
+    """Serve the OpenAI-compatible stub LLM in the foreground."""
+    from flowprobe.stub_llm import StubSettings, run_stub_cli
+
+    settings = StubSettings(
+        first_token_delay=first_token_delay_ms / 1000,
+        inter_token_delay=inter_token_delay_ms / 1000,
+        tokens=tokens,
+    )
+    sys.exit(_guard(lambda: run_stub_cli(host=host, port=port, settings=settings)))
+
+
+def _pytest(args: list[str], env: dict[str, str]) -> int:
+    command = [sys.executable, "-m", "pytest", *args]
+    _say("$ " + " ".join(command))
+    return subprocess.call(command, env=env)
+
+
+def _target_env(use_local: bool, **options: Any) -> dict[str, str]:
+    env = dict(os.environ)
+    if use_local:
+        env.update(local.up(_local_config(**options), _say))
+    return env
+
+
+@cli.command()
+@with_ports
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test(pytest_args: tuple[str, ...], **options: Any) -> None:
+    """Run the contract suites live: against FLOWPROBE_BASE_URL if set, else the local target.
+
+    Extra arguments go to pytest, e.g. `flowprobe test -k streaming`.
+    """
+
+    def action() -> int:
+        use_local = not os.environ.get("FLOWPROBE_BASE_URL")
+        env = _target_env(use_local, **options)
+        env["FLOWPROBE_MODE"] = "live"
+        return _pytest(["suites", *pytest_args], env)
+
+    sys.exit(_guard(action))
+
+
+@cli.command()
+@with_ports
+@click.option(
+    "--cassette-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cassettes"),
+    show_default=True,
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def record(cassette_dir: Path, pytest_args: tuple[str, ...], **options: Any) -> None:
+    """Record fresh cassettes of every suite from the live (local) target."""
+
+    def action() -> int:
+        env = _target_env(not os.environ.get("FLOWPROBE_BASE_URL"), **options)
+        if cassette_dir.exists():
+            shutil.rmtree(cassette_dir)
+        env.update(FLOWPROBE_MODE="record", FLOWPROBE_CASSETTE_DIR=str(cassette_dir.resolve()))
+        code = _pytest(["suites", "-p", "no:randomly", *pytest_args], env)
+        if code == 0:
+            from flowprobe.recording import write_replay_target
+
+            write_replay_target(cassette_dir, env)
+            click.echo(f"cassettes written to {cassette_dir}/")
+        return code
+
+    sys.exit(_guard(action))
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="flowprobe")

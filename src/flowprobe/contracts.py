@@ -1,0 +1,131 @@
+"""flowprobe's JSON Schema contracts, loaded once into one immutable registry.
+
+Every schema under ``contracts/`` (or, in an installed wheel, ``flowprobe/contracts_data``) is
+registered by its ``$id``. A ``$ref`` that points outside the registry fails with
+``referencing.exceptions.Unresolvable`` instead of reaching the network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from flowprobe.errors import ContractViolation, FlowprobeError
+
+ID_PREFIX = "https://flowprobe.dev/contracts/"
+NAMES = ("error", "message", "run-request", "run-response", "stream-event", "tweaks")
+
+
+def contracts_dir() -> Path:
+    """The folder holding the schema files: inside the wheel, else the source checkout's."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "contracts_data", here.parent.parent / "contracts"):
+        if candidate.is_dir():
+            return candidate
+    raise FlowprobeError(f"flowprobe's contracts are missing (looked beside {here}); reinstall it")
+
+
+@cache
+def registry() -> Registry[Any]:
+    """Every contract, keyed by its ``$id``."""
+    resources = []
+    for path in sorted(contracts_dir().glob("*.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((schema["$id"], Resource.from_contents(schema, DRAFT202012)))
+    return Registry().with_resources(resources).crawl()
+
+
+def schema(name: str) -> dict[str, Any]:
+    """The schema of contract ``name`` (e.g. ``"run-response"``)."""
+    if name not in NAMES:
+        raise FlowprobeError(f"no contract named {name!r}; known: {', '.join(NAMES)}")
+    contents: dict[str, Any] = registry().contents(f"{ID_PREFIX}{name}.json")
+    return contents
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A cached validator for contract ``name``, with an explicit format checker."""
+    return Draft202012Validator(schema(name), registry=registry(), format_checker=FormatChecker())
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One way an instance breaks a contract, in words a person can act on."""
+
+    contract: str
+    path: str
+    expected: str
+    received: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: expected {self.expected}, received {self.received}"
+
+    def as_assertion(self) -> ContractViolation:
+        return ContractViolation(
+            f"the answer breaks the {self.contract} contract",
+            path=self.path,
+            expected=self.expected,
+            received=self.received,
+        )
+
+
+def json_path(error: ValidationError) -> str:
+    """``$.outputs[0].results`` style path of an error's instance."""
+    parts = ["$"]
+    for step in error.absolute_path:
+        parts.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return "".join(parts)
+
+
+def _shorten(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _expected(error: ValidationError) -> str:
+    keyword = str(error.validator)
+    message = str(error.message)
+    if keyword == "required":
+        missing = message.split("'")[1] if "'" in message else message
+        return f"a field {missing!r}"
+    if keyword in ("oneOf", "anyOf") and error.context:
+        return "one of: " + "; ".join(sorted({e.message for e in error.context})[:3])
+    if keyword == "additionalProperties":
+        return f"no fields beyond those the contract names ({message})"
+    return f"{keyword} {_shorten(error.validator_value, 80)}"
+
+
+def _violation(contract: str, error: ValidationError) -> Violation:
+    deepest = best_match([error])
+    received = "(missing)" if deepest.validator == "required" else _shorten(deepest.instance)
+    if deepest.validator == "required":
+        received = f"an object with fields {sorted(deepest.instance)[:8]}"
+    return Violation(contract, json_path(deepest), _expected(deepest), received)
+
+
+def iter_violations(name: str, instance: Any) -> Iterator[Violation]:
+    """Every violation of contract ``name`` by ``instance``, the most relevant first."""
+    errors = sorted(validator(name).iter_errors(instance), key=lambda e: e.path)
+    for error in errors:
+        yield _violation(name, error)
+
+
+def violations(name: str, instance: Any) -> list[Violation]:
+    """All violations of contract ``name`` by ``instance`` ([] when it conforms)."""
+    return list(iter_violations(name, instance))
+
+
+def check(name: str, instance: Any) -> None:
+    """Raise :class:`ContractViolation` naming the first broken rule, if any."""
+    for violation in iter_violations(name, instance):
+        raise violation.as_assertion()

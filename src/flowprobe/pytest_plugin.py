@@ -1,0 +1,168 @@
+"""flowprobe's pytest plugin: options, markers and fixtures for testing a Langflow run endpoint.
+
+Registered through the ``pytest11`` entry point. Any test that uses the ``flowprobe_target``
+fixture (directly or through ``flowprobe_client``) is a *suite* test: in ``replay`` mode it
+replays cassettes with the network blocked, in ``record`` mode it writes them, in ``live`` mode
+it talks to the target. Override any fixture by defining one of the same name in a conftest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowprobe.client import AsyncRunClient, Deadlines, RunClient
+from flowprobe.errors import FlowprobeError, SettingsError
+from flowprobe.recording import register, vcr_settings
+from flowprobe.settings import SETTINGS, Settings, load_settings
+from flowprobe.target import Target
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+REPLAY_TARGET_FILE = "target.json"
+SUITE_FIXTURES = frozenset({"flowprobe_target", "flowprobe_client", "flowprobe_async_client"})
+MARKERS = {
+    "flowprobe_live": "needs a live target (concurrency, timing): skipped when replaying cassettes",
+    "flowprobe_model": "needs a flow with a language model (it streams tokens)",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flowprobe", "flowprobe: the Langflow run endpoint under test")
+    for setting in SETTINGS:
+        choices = f" ({'|'.join(setting.choices)})" if setting.choices else ""
+        group.addoption(
+            setting.option,
+            dest=f"flowprobe_{setting.name}",
+            default=None,
+            help=f"{setting.help}{choices}. Environment: {setting.env}",
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    options = {s.name: config.getoption(f"flowprobe_{s.name}", None) for s in SETTINGS}
+    try:
+        settings = load_settings(options, pyproject=None)
+    except SettingsError as exc:
+        raise pytest.UsageError(f"flowprobe: {exc}") from None
+    config.stash[SETTINGS_KEY] = settings
+    if settings.get("mode") == "record" and config.getoption("record_mode", None) is None:
+        config.option.record_mode = "new_episodes"
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    """The resolved flowprobe settings of this pytest run."""
+    return config.stash[SETTINGS_KEY]
+
+
+def cassette_dir(config: pytest.Config) -> Path:
+    """Where cassettes are read and written, relative to pytest's root directory."""
+    path = Path(str(settings_of(config).get("cassette_dir")))
+    return path if path.is_absolute() else Path(config.rootpath) / path
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    settings = settings_of(config)
+    mode = settings.get("mode")
+    try:
+        target = _resolve_target(config)
+        where = target.describe()
+    except FlowprobeError as exc:
+        where = f"no target ({exc})"
+    return f"flowprobe: mode {mode}, target {where}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mode = settings_of(config).get("mode")
+    live_skip = pytest.mark.skip(reason="needs a live target; skipped when replaying cassettes")
+    for item in items:
+        if not SUITE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            continue
+        if mode == "replay" and item.get_closest_marker("flowprobe_live"):
+            item.add_marker(live_skip)
+        if mode in ("replay", "record"):
+            record_mode = "none" if mode == "replay" else "new_episodes"
+            folder = cassette_dir(config) / Path(str(item.path)).stem
+            item.add_marker(pytest.mark.vcr(**vcr_settings(folder, record_mode)))
+        if mode == "replay":
+            item.add_marker(pytest.mark.block_network)
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    register(vcr)
+
+
+def _resolve_target(config: pytest.Config) -> Target:
+    settings = settings_of(config)
+    if settings.get("mode") != "replay" or (settings.get("base_url") and settings.get("flow")):
+        return Target.from_settings(settings)
+    recorded = cassette_dir(config) / REPLAY_TARGET_FILE
+    if not recorded.is_file():
+        raise SettingsError(
+            f"replay mode needs recorded cassettes, and {recorded} is missing; record them with "
+            "`flowprobe record`, or set FLOWPROBE_BASE_URL to test a live target"
+        )
+    data = json.loads(recorded.read_text(encoding="utf-8"))
+    return Target(base_url=data["base_url"], flow=data["flow"], api_key="replayed-key")
+
+
+@pytest.fixture(scope="session")
+def flowprobe_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved settings (option > environment > pyproject.toml > default)."""
+    return settings_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def flowprobe_mode(flowprobe_settings: Settings) -> str:
+    """``live``, ``replay`` or ``record``."""
+    return str(flowprobe_settings.get("mode"))
+
+
+@pytest.fixture(scope="session")
+def flowprobe_target(pytestconfig: pytest.Config) -> Target:
+    """The run endpoint under test; a missing setting fails the test with a clear sentence."""
+    try:
+        return _resolve_target(pytestconfig)
+    except FlowprobeError as exc:
+        pytest.fail(f"flowprobe: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def flowprobe_deadlines(flowprobe_settings: Settings) -> Deadlines:
+    """Deadlines of each call; ``timeout`` bounds the whole call."""
+    total = float(flowprobe_settings.get("timeout"))
+    return Deadlines(connect=min(10.0, total), idle=total, total=total)
+
+
+@pytest.fixture
+def flowprobe_client(
+    flowprobe_target: Target, flowprobe_deadlines: Deadlines
+) -> Iterator[RunClient]:
+    """A synchronous run client for the target."""
+    with RunClient(flowprobe_target, deadlines=flowprobe_deadlines) as client:
+        yield client
+
+
+@pytest.fixture
+def flowprobe_async_client(
+    flowprobe_target: Target, flowprobe_deadlines: Deadlines
+) -> AsyncRunClient:
+    """An asynchronous run client for the target (close it with ``await client.aclose()``)."""
+    return AsyncRunClient(flowprobe_target, deadlines=flowprobe_deadlines)
+
+
+@pytest.fixture
+def flowprobe_nonce(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """Nonces derived from the test's id, so that a recorded call matches when replayed."""
+
+    def nonce(label: str = "") -> str:
+        digest = hashlib.sha256(f"{request.node.nodeid}:{label}".encode()).hexdigest()
+        return f"fp{digest[:12]}"
+
+    return nonce

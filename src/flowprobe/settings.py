@@ -1,0 +1,152 @@
+"""flowprobe's settings, read once from every source in a fixed order.
+
+Precedence: command-line or pytest option > ``FLOWPROBE_*`` environment variable >
+``[tool.flowprobe]`` in pyproject.toml > default. Every setting is declared once, in
+``SETTINGS``, with its option, environment variable and pyproject key, so the CLI, the pytest
+plugin and the docs cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowprobe.errors import SettingsError
+
+MODES = ("live", "replay", "record")
+AUTH_STYLES = ("x-api-key", "bearer")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: its name, where it is read from, and how its text becomes a value."""
+
+    name: str
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def env(self) -> str:
+        return "FLOWPROBE_" + self.name.upper()
+
+    @property
+    def option(self) -> str:
+        return "--flowprobe-" + self.name.replace("_", "-")
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("base_url", "Langflow's base URL, e.g. http://127.0.0.1:7860"),
+    Setting("flow", "the flow's id (UUID) or its endpoint name"),
+    Setting("api_key", "the Langflow API key (or bearer token for a hosted target)", secret=True),
+    Setting("auth", "how the key is sent: x-api-key header, or bearer", choices=AUTH_STYLES),
+    Setting("langflow_id", "hosted form only: the id in {base}/lf/{LANGFLOW_ID}/api/v1/run/..."),
+    Setting("mode", "live, replay (cassettes) or record (write cassettes)", choices=MODES),
+    Setting("timeout", "total seconds allowed for one run call", parse=_positive_seconds),
+    Setting("cassette_dir", "where cassettes are read and written"),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+DEFAULTS: dict[str, Any] = {"auth": "x-api-key", "timeout": 60.0, "cassette_dir": "cassettes"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The resolved settings, with the source each value came from (for messages)."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+    def describe(self, name: str) -> str:
+        """Where a value came from, in the words a user would look for it."""
+        return self.sources.get(name, "default")
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if BY_NAME[k].secret and v else v) for k, v in self.values.items()}
+        return f"Settings({shown!r})"
+
+
+def read_pyproject(start: Path | None = None) -> dict[str, Any]:
+    """``[tool.flowprobe]`` of the nearest pyproject.toml at or above ``start``; {} if none."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SettingsError(f"{candidate} cannot be read as TOML: {exc}") from None
+            table = data.get("tool", {}).get("flowprobe", {})
+            if not isinstance(table, dict):
+                raise SettingsError(f"[tool.flowprobe] in {candidate} must be a table")
+            return {str(k).replace("-", "_"): v for k, v in table.items()}
+    return {}
+
+
+def _layers(
+    options: Mapping[str, Any], env: Mapping[str, str], pyproject: Mapping[str, Any]
+) -> list[tuple[str, Callable[[Setting], Any]]]:
+    return [
+        ("command line", lambda s: options.get(s.name)),
+        ("environment", lambda s: env.get(s.env) or None),
+        ("pyproject.toml [tool.flowprobe]", lambda s: pyproject.get(s.name)),
+    ]
+
+
+def _convert(setting: Setting, raw: Any, source: str) -> Any:
+    where = f"{setting.env}" if source == "environment" else setting.option
+    if source.startswith("pyproject"):
+        where = f"{setting.name} in [tool.flowprobe]"
+    try:
+        value = setting.parse(str(raw)) if not isinstance(raw, int | float) else raw
+    except ValueError as exc:
+        raise SettingsError(f"{where}={raw!r} is not valid: {exc}") from None
+    if setting.choices and value not in setting.choices:
+        shown = "***" if setting.secret else repr(raw)
+        raise SettingsError(f"{where}={shown} is not one of: {', '.join(setting.choices)}")
+    return value
+
+
+def load_settings(
+    options: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    pyproject: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Resolve every setting from the given layers, highest precedence first."""
+    env = os.environ if env is None else env
+    pyproject = read_pyproject() if pyproject is None else pyproject
+    unknown = sorted(set(pyproject) - set(BY_NAME))
+    if unknown:
+        raise SettingsError(
+            f"[tool.flowprobe] has unknown keys {unknown}; known keys: {sorted(BY_NAME)}"
+        )
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        for source, lookup in _layers(options or {}, env, pyproject):
+            raw = lookup(setting)
+            if raw is not None and raw != "":
+                values[setting.name] = _convert(setting, raw, source)
+                sources[setting.name] = source
+                break
+        else:
+            if setting.name in DEFAULTS:
+                values[setting.name] = DEFAULTS[setting.name]
+    if "mode" not in values:
+        values["mode"] = "live" if values.get("base_url") else "replay"
+    return Settings(values=values, sources=sources)

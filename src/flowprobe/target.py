@@ -1,0 +1,125 @@
+"""Where a Langflow run endpoint is and how to authenticate to it.
+
+Two URL forms exist: self-hosted ``{base}/api/v1/run/{flow}`` with an ``x-api-key`` header, and
+hosted ``{base}/lf/{LANGFLOW_ID}/api/v1/run/{flow}`` with ``Authorization: Bearer``. The key
+never appears in a repr, a log line or an error message: use :func:`redact` on any text that
+may have met it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from flowprobe.errors import SettingsError
+from flowprobe.settings import AUTH_STYLES, Settings
+
+_UUID = re.compile(
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+)
+REDACTED = "***"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """A Langflow run endpoint: base URL, flow, and credentials."""
+
+    base_url: str
+    flow: str
+    api_key: str | None = field(default=None, repr=False)
+    auth: str = "x-api-key"
+    langflow_id: str | None = None
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(
+                f"base URL {self.base_url!r} is not an http(s) URL with a host; "
+                "set FLOWPROBE_BASE_URL or --flowprobe-url to e.g. http://127.0.0.1:7860"
+            )
+        if not self.flow or "/" in self.flow:
+            raise SettingsError(
+                f"flow {self.flow!r} is not a flow id or endpoint name; "
+                "set FLOWPROBE_FLOW or --flowprobe-flow"
+            )
+        if self.auth not in AUTH_STYLES:
+            raise SettingsError(f"auth {self.auth!r} is not one of: {', '.join(AUTH_STYLES)}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    def __repr__(self) -> str:
+        key = REDACTED if self.api_key else None
+        return (
+            f"Target(base_url={self.base_url!r}, flow={self.flow!r}, api_key={key!r}, "
+            f"auth={self.auth!r}, langflow_id={self.langflow_id!r})"
+        )
+
+    @property
+    def hosted(self) -> bool:
+        return self.langflow_id is not None
+
+    @property
+    def flow_is_uuid(self) -> bool:
+        return bool(_UUID.match(self.flow))
+
+    def api_url(self, path: str) -> str:
+        """The URL of ``/api/v1/...`` path ``path`` on this target, in its URL form."""
+        prefix = f"/lf/{quote(self.langflow_id, safe='')}" if self.langflow_id else ""
+        return f"{self.base_url}{prefix}/api/v1/{path.lstrip('/')}"
+
+    def run_url(self, *, stream: bool = False, flow: str | None = None) -> str:
+        """The run endpoint's URL, with ``?stream=`` spelled out as Langflow's docs do."""
+        name = quote(flow or self.flow, safe="")
+        return self.api_url(f"run/{name}") + f"?stream={'true' if stream else 'false'}"
+
+    def auth_headers(self, *, api_key: str | None = None) -> dict[str, str]:
+        """The headers that carry the key in this target's auth style ({} without a key)."""
+        key = api_key if api_key is not None else self.api_key
+        if not key:
+            return {}
+        if self.auth == "bearer":
+            return {"Authorization": f"Bearer {key}"}
+        return {"x-api-key": key}
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.api_key,) if self.api_key else ()
+
+    def redact(self, text: str) -> str:
+        """``text`` with this target's secrets replaced by ``***``."""
+        return redact(text, self.secrets())
+
+    def describe(self) -> str:
+        """One line for report headers and progress lines; never shows the key."""
+        form = f"hosted, Langflow id {self.langflow_id}" if self.hosted else "self-hosted"
+        key = f"{self.auth} {REDACTED}" if self.api_key else "no key"
+        return f"{self.run_url()} ({form}, {key})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Target:
+        """Build a target from resolved settings; a missing URL or flow is a clear error."""
+        missing = [n for n in ("base_url", "flow") if not settings.get(n)]
+        if missing:
+            names = " and ".join(f"FLOWPROBE_{n.upper()}" for n in missing)
+            raise SettingsError(
+                f"no target: set {names} (or the --flowprobe-* options), "
+                "or run `flowprobe up` and `source .flowprobe/target.env` for the local Langflow"
+            )
+        auth = settings.get("auth") or ("bearer" if settings.get("langflow_id") else "x-api-key")
+        if settings.describe("auth") == "default" and settings.get("langflow_id"):
+            auth = "bearer"
+        return cls(
+            base_url=str(settings.get("base_url")),
+            flow=str(settings.get("flow")),
+            api_key=settings.get("api_key"),
+            auth=auth,
+            langflow_id=settings.get("langflow_id"),
+        )
+
+
+def redact(text: str, secrets: Any) -> str:
+    """Replace every non-empty secret in ``text`` with ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(str(secret), REDACTED)
+    return text
