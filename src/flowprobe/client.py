@@ -127,9 +127,9 @@ def _headers(target: Target, api_key: Any) -> dict[str, str]:
     return headers
 
 
-def _decode(response: httpx.Response) -> Any:
+def _decode(raw: bytes) -> Any:
     try:
-        return response.json()
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
 
@@ -224,10 +224,9 @@ class RunClient(_Base):
                 raw = b"".join(self._chunks(response, started, url))
         except httpx.HTTPError as exc:
             raise _explain(exc, url, self.target, self.deadlines) from None
-        response._content = raw
         return RunResult(
             status=response.status_code,
-            body=_decode(response),
+            body=_decode(raw),
             text=raw.decode("utf-8", "replace"),
             headers=dict(response.headers),
             time_to_first_byte=first_byte,
@@ -235,7 +234,7 @@ class RunClient(_Base):
         )
 
     def _chunks(self, response: httpx.Response, started: float, url: str) -> Iterator[bytes]:
-        for chunk in response.iter_raw():
+        for chunk in response.iter_bytes():
             _over_total(started, self.deadlines, url, self.target)
             yield chunk
 
@@ -286,9 +285,8 @@ class RunClient(_Base):
     def _non_stream_answer(
         self, run: StreamedRun, response: httpx.Response, url: str
     ) -> Iterator[StreamEvent]:
-        response.read()
         run.time_to_first_byte = time.perf_counter() - run.started_at
-        run.error_body = _decode(response)
+        run.error_body = _decode(response.read())
         legacy = legacy_stream_url(run.error_body) if isinstance(run.error_body, dict) else None
         run.parser.close()
         if legacy and response.status_code == 200:
@@ -340,15 +338,14 @@ class AsyncRunClient(_Base):
             async with self.http.stream("POST", url, content=data, headers=headers) as response:
                 first_byte = time.perf_counter() - started
                 raw = b""
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     _over_total(started, self.deadlines, url, self.target)
                     raw += chunk
         except httpx.HTTPError as exc:
             raise _explain(exc, url, self.target, self.deadlines) from None
-        response._content = raw
         return RunResult(
             status=response.status_code,
-            body=_decode(response),
+            body=_decode(raw),
             text=raw.decode("utf-8", "replace"),
             headers=dict(response.headers),
             time_to_first_byte=first_byte,
@@ -382,12 +379,11 @@ class AsyncRunClient(_Base):
         self, run: StreamedRun, response: httpx.Response, url: str
     ) -> AsyncIterator[StreamEvent]:
         if response.status_code != 200 or _is_json(response):
-            await response.aread()
             run.time_to_first_byte = time.perf_counter() - run.started_at
-            run.error_body = _decode(response)
+            run.error_body = _decode(await response.aread())
             run.parser.close()
             return
-        async for chunk in response.aiter_raw():
+        async for chunk in response.aiter_bytes():
             now = time.perf_counter()
             _over_total(run.started_at, self.deadlines, url, self.target)
             if run.time_to_first_byte is None:

@@ -8,6 +8,7 @@ it talks to the target. Override any fixture by defining one of the same name in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -16,15 +17,22 @@ from typing import Any
 
 import pytest
 
+from flowprobe import contracts
 from flowprobe.client import AsyncRunClient, Deadlines, RunClient
 from flowprobe.errors import FlowprobeError, SettingsError
+from flowprobe.findings import FINDINGS, Finding, load_baseline
+from flowprobe.flowfacts import FlowFacts, learn_flow
 from flowprobe.recording import register, vcr_settings
 from flowprobe.settings import SETTINGS, Settings, load_settings
 from flowprobe.target import Target
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
+FINDINGS_KEY = pytest.StashKey[list[Finding]]()
+BASELINE_KEY = pytest.StashKey[dict[str, str]]()
 REPLAY_TARGET_FILE = "target.json"
-SUITE_FIXTURES = frozenset({"flowprobe_target", "flowprobe_client", "flowprobe_async_client"})
+SUITE_FIXTURES = frozenset(
+    {"flowprobe_target", "flowprobe_client", "flowprobe_async_client", "flowprobe_flow"}
+)
 MARKERS = {
     "flowprobe_live": "needs a live target (concurrency, timing): skipped when replaying cassettes",
     "flowprobe_model": "needs a flow with a language model (it streams tokens)",
@@ -52,6 +60,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except SettingsError as exc:
         raise pytest.UsageError(f"flowprobe: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
+    baseline = settings.get("findings_baseline")
+    try:
+        config.stash[BASELINE_KEY] = load_baseline(
+            _rooted(config, Path(str(baseline))) if baseline else None
+        )
+    except SettingsError as exc:
+        raise pytest.UsageError(f"flowprobe: {exc}") from None
+    config.stash[FINDINGS_KEY] = []
     if settings.get("mode") == "record" and config.getoption("record_mode", None) is None:
         config.option.record_mode = "new_episodes"
 
@@ -61,10 +77,13 @@ def settings_of(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS_KEY]
 
 
+def _rooted(config: pytest.Config, path: Path) -> Path:
+    return path if path.is_absolute() else Path(config.rootpath) / path
+
+
 def cassette_dir(config: pytest.Config) -> Path:
     """Where cassettes are read and written, relative to pytest's root directory."""
-    path = Path(str(settings_of(config).get("cassette_dir")))
-    return path if path.is_absolute() else Path(config.rootpath) / path
+    return _rooted(config, Path(str(settings_of(config).get("cassette_dir"))))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -130,7 +149,8 @@ def flowprobe_target(pytestconfig: pytest.Config) -> Target:
     try:
         return _resolve_target(pytestconfig)
     except FlowprobeError as exc:
-        pytest.fail(f"flowprobe: {exc}", pytrace=False)
+        problem = str(exc)
+    pytest.fail(f"flowprobe: {problem}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -166,3 +186,68 @@ def flowprobe_nonce(request: pytest.FixtureRequest) -> Callable[[str], str]:
         return f"fp{digest[:12]}"
 
     return nonce
+
+
+@pytest.fixture(scope="session")
+def flowprobe_contracts() -> Any:
+    """The contracts module: ``check(name, instance)``, ``violations(name, instance)``."""
+    return contracts
+
+
+def session_cassette(config: pytest.Config, name: str) -> contextlib.AbstractContextManager[Any]:
+    """A cassette for calls made outside any one test (session fixtures), per the mode."""
+    mode = settings_of(config).get("mode")
+    if mode not in ("replay", "record"):
+        return contextlib.nullcontext()
+    import vcr  # only replay and record need it
+
+    recorder = vcr.VCR()
+    register(recorder)
+    record_mode = "none" if mode == "replay" else "new_episodes"
+    return recorder.use_cassette(
+        f"{name}.yaml", **vcr_settings(cassette_dir(config) / "_session", record_mode)
+    )
+
+
+@pytest.fixture(scope="session")
+def flowprobe_flow(
+    pytestconfig: pytest.Config, flowprobe_target: Target, flowprobe_deadlines: Deadlines
+) -> FlowFacts:
+    """What the suites know about the flow: id, endpoint name, components."""
+    try:
+        with (
+            session_cassette(pytestconfig, "flow_facts"),
+            RunClient(flowprobe_target, deadlines=flowprobe_deadlines) as client,
+        ):
+            return learn_flow(client)
+    except FlowprobeError as exc:
+        problem = str(exc)
+    pytest.fail(f"flowprobe: {problem}", pytrace=False)
+
+
+@pytest.fixture
+def flowprobe_finding(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Report a finding: it fails the test unless the findings baseline accepts it."""
+
+    def report(finding_id: str, detail: str) -> None:
+        assert finding_id in FINDINGS, f"unknown finding id {finding_id!r}"
+        accepted = finding_id in request.config.stash[BASELINE_KEY]
+        finding = Finding(finding_id, detail, accepted)
+        request.config.stash[FINDINGS_KEY].append(finding)
+        request.node.user_properties.append(("flowprobe_finding", finding.describe()))
+        if not accepted:
+            pytest.fail(
+                f"new finding {finding.describe()}; if you accept it, add "
+                f'"{finding_id}" to the findings baseline',
+                pytrace=False,
+            )
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    findings = config.stash.get(FINDINGS_KEY, [])
+    if findings:
+        terminalreporter.section("flowprobe findings")
+        for finding in findings:
+            terminalreporter.line(finding.describe())

@@ -56,6 +56,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mode", "live, replay (cassettes) or record (write cassettes)", choices=MODES),
     Setting("timeout", "total seconds allowed for one run call", parse=_positive_seconds),
     Setting("cassette_dir", "where cassettes are read and written"),
+    Setting("findings_baseline", "JSON file of accepted findings {id: reason}"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 DEFAULTS: dict[str, Any] = {"auth": "x-api-key", "timeout": 60.0, "cassette_dir": "cassettes"}
