@@ -99,11 +99,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mode = settings_of(config).get("mode")
-    live_skip = pytest.mark.skip(reason="needs a live target; skipped when replaying cassettes")
+    live_skip = pytest.mark.skip(
+        reason=f"needs a live target (timing or concurrency); not run in {mode} mode"
+    )
     for item in items:
         if not SUITE_FIXTURES & set(getattr(item, "fixturenames", ())):
             continue
-        if mode == "replay" and item.get_closest_marker("flowprobe_live"):
+        if mode != "live" and item.get_closest_marker("flowprobe_live"):
             item.add_marker(live_skip)
         if mode in ("replay", "record"):
             record_mode = "none" if mode == "replay" else "new_episodes"

@@ -90,7 +90,6 @@ def vcr_settings(cassette_dir: Path, record_mode: str) -> dict[str, Any]:
         "match_on": list(MATCH_ON),
         "filter_headers": [(name, SCRUBBED) for name in SECRET_HEADERS],
         "filter_query_parameters": [("x-api-key", SCRUBBED), ("api_key", SCRUBBED)],
-        "filter_post_data_parameters": [("api_key", SCRUBBED)],
         "before_record_request": scrub_request,
         "before_record_response": scrub_response,
         "decode_compressed_response": True,

@@ -98,7 +98,8 @@ class StubSettings:
     def __post_init__(self) -> None:
         for name in ("first_token_delay", "inter_token_delay"):
             value = getattr(self, name)
-            if not 0 <= value < float("inf"):
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not is_number or not 0 <= value < float("inf"):
                 raise SettingsError(
                     f"{name} must be a finite number of seconds >= 0, got {value!r}"
                 )
