@@ -113,7 +113,8 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
     if source.startswith("pyproject"):
         where = f"{setting.name} in [tool.flowprobe]"
     try:
-        value = setting.parse(str(raw)) if not isinstance(raw, int | float) else raw
+        # Numbers from TOML are checked too: str() then parse keeps one path for every layer.
+        value = setting.parse(str(raw))
     except ValueError as exc:
         raise SettingsError(f"{where}={raw!r} is not valid: {exc}") from None
     if setting.choices and value not in setting.choices:
