@@ -42,8 +42,12 @@ def median_seconds(action: object, number: int) -> float:
 
 
 def main() -> None:
-    debug = json.loads(recorded_body("test_shape/test_answer_obeys_the_run_response_contract"
-                                     "[uuid-chat-debug].yaml", stream=False))
+    debug = json.loads(
+        recorded_body(
+            "test_shape/test_answer_obeys_the_run_response_contract[uuid-chat-debug].yaml",
+            stream=False,
+        )
+    )
     stream = recorded_body("test_streaming/test_tokens_joined_equal_the_final_text.yaml", True)
     contracts.check("run-response", debug)  # warm the validator cache
     validate = median_seconds(lambda: contracts.violations("run-response", debug), 50)
@@ -59,8 +63,10 @@ def main() -> None:
     run_call = statistics.median(calls)
     print(f"run call (debug, median of 20)  {run_call * 1000:9.2f} ms   1.000")
     print(f"validate one debug answer      {validate * 1000:9.3f} ms   {validate / run_call:.4f}")
-    print(f"parse one recorded stream      {parse * 1000:9.3f} ms   {parse / run_call:.4f}"
-          f"   ({len(stream)} bytes)")
+    print(
+        f"parse one recorded stream      {parse * 1000:9.3f} ms   {parse / run_call:.4f}"
+        f"   ({len(stream)} bytes)"
+    )
     worst = max(validate, parse) / run_call
     print(f"{'PASS' if worst < 0.01 else 'FAIL'}: worst ratio {worst:.2%} (limit 1 %)")
 

@@ -2,13 +2,13 @@
 
 Run with the local target's Langflow environment (it imports Langflow, which flowprobe does not):
 
-    "$(python -c 'from flowprobe.local import environment_dir; print(environment_dir())')/bin/python" \
-        flows/build_flows.py
+    LANGFLOW_ENV="$(python -c 'import flowprobe.local as l; print(l.environment_dir())')"
+    "$LANGFLOW_ENV/bin/python" flows/build_flows.py
 
-Basic Prompting is Langflow's starter project of that name (Chat Input -> model <- Prompt as
-the system message, model -> Chat Output, with the starter's own prompt template), with the OpenAI model component in place of
-the generic Language Model, since only the OpenAI component takes a base URL: it points at
-flowprobe's stub LLM. The no-model flow (Chat Input -> Prompt -> Chat Output) measures Langflow's
+Basic Prompting is Langflow's starter project of that name (Chat Input -> model, Prompt as the
+model's system message, model -> Chat Output, with the starter's own prompt template), with the
+OpenAI model component in place of the generic Language Model, since only the OpenAI component
+takes a base URL: it points at flowprobe's stub LLM. The no-model flow (Chat Input -> Prompt -> Chat Output) measures Langflow's
 own overhead. Component ids are made stable so that tweaks and cassettes keep matching.
 """
 
@@ -61,8 +61,10 @@ def basic_prompting() -> Graph:
 def no_model() -> Graph:
     chat_input = ChatInput()
     prompt = PromptComponent()
-    prompt.set(template="flowprobe no-model flow. You said: {user_input}",
-               user_input=chat_input.message_response)
+    prompt.set(
+        template="flowprobe no-model flow. You said: {user_input}",
+        user_input=chat_input.message_response,
+    )
     chat_output = ChatOutput()
     chat_output.set(input_value=prompt.build_prompt)
     return Graph(start=chat_input, end=chat_output)
@@ -87,9 +89,17 @@ def write(graph: Graph, *, flow_id: str, name: str, endpoint: str, description: 
 
 
 if __name__ == "__main__":
-    write(basic_prompting(), flow_id="5f0c5e1e-f10b-4000-8000-000000000001",
-          name="flowprobe Basic Prompting", endpoint="flowprobe-basic-prompting",
-          description="Langflow's Basic Prompting starter with an OpenAI model on the stub LLM.")
-    write(no_model(), flow_id="5f0c5e1e-f10b-4000-8000-000000000002",
-          name="flowprobe no model", endpoint="flowprobe-no-model",
-          description="Chat Input -> Prompt -> Chat Output: Langflow's overhead alone.")
+    write(
+        basic_prompting(),
+        flow_id="5f0c5e1e-f10b-4000-8000-000000000001",
+        name="flowprobe Basic Prompting",
+        endpoint="flowprobe-basic-prompting",
+        description="Langflow's Basic Prompting starter with an OpenAI model on the stub LLM.",
+    )
+    write(
+        no_model(),
+        flow_id="5f0c5e1e-f10b-4000-8000-000000000002",
+        name="flowprobe no model",
+        endpoint="flowprobe-no-model",
+        description="Chat Input -> Prompt -> Chat Output: Langflow's overhead alone.",
+    )

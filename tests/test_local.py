@@ -28,8 +28,12 @@ def test_target_env_round_trips_and_is_private(tmp_path: Path) -> None:
     path = local.write_target_env(config, values)
     assert local.read_target_env(config) == values
     assert path.stat().st_mode & 0o077 == 0
-    sourced = subprocess.run(["bash", "-c", f". {path}; printf %s \"$FLOWPROBE_API_KEY\""],
-                             capture_output=True, text=True, check=True)
+    sourced = subprocess.run(
+        ["bash", "-c", f'. {path}; printf %s "$FLOWPROBE_API_KEY"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert sourced.stdout == "sk-a b'c"
 
 
@@ -64,8 +68,11 @@ def test_stop_leaves_a_process_it_did_not_start(tmp_path: Path) -> None:
 def test_stop_ends_the_stub_it_started(tmp_path: Path) -> None:
     config = _config(tmp_path)
     config.state_dir.mkdir()
-    stub = subprocess.Popen([sys.executable, "-m", "flowprobe.stub_llm", "--port", "0"],
-                            start_new_session=True, stdout=subprocess.DEVNULL)
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "flowprobe.stub_llm", "--port", "0"],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
     (config.state_dir / "pids.json").write_text(json.dumps({"stub": stub.pid, "langflow": 0}))
     assert local.stop(config, lambda _: None) == 1
     assert stub.wait(timeout=10) is not None
@@ -74,7 +81,10 @@ def test_stop_ends_the_stub_it_started(tmp_path: Path) -> None:
 
 def test_reference_flows_point_at_the_stub(tmp_path: Path) -> None:
     flows = local.reference_flows("http://127.0.0.1:9999/v1")
-    assert [f["endpoint_name"] for f in flows] == ["flowprobe-basic-prompting", "flowprobe-no-model"]
+    assert [f["endpoint_name"] for f in flows] == [
+        "flowprobe-basic-prompting",
+        "flowprobe-no-model",
+    ]
     text = json.dumps(flows)
     assert "http://127.0.0.1:9999/v1" in text
     assert local.FLOWS_STUB_URL not in text
@@ -82,6 +92,10 @@ def test_reference_flows_point_at_the_stub(tmp_path: Path) -> None:
 
 def test_a_failed_install_shows_the_last_lines(tmp_path: Path) -> None:
     log = tmp_path / "install.log"
-    command = [sys.executable, "-c", "print('ERROR: No matching distribution'); raise SystemExit(1)"]
+    command = [
+        sys.executable,
+        "-c",
+        "print('ERROR: No matching distribution'); raise SystemExit(1)",
+    ]
     with pytest.raises(FlowprobeError, match="No matching distribution"):
         local._run_logged(command, log, lambda _: None, 0.0)

@@ -634,3 +634,23 @@ def test_openai_client_reads_both_answers(stub: StubLLM) -> None:
     assert chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens == 4
     assert models == list(MODEL_IDS)
+
+
+def test_settings_can_be_read_and_changed_at_run_time() -> None:
+    with StubLLM(port=0, settings=StubSettings(tokens=3)) as stub:
+        root = stub.base_url.removesuffix("/v1")
+        with httpx.Client(base_url=root, timeout=5) as client:
+            assert client.get("/stub/settings").json()["tokens"] == 3
+            changed = client.put("/stub/settings", json={"first_token_delay_ms": 250, "tokens": 2})
+            assert changed.json() == {
+                "first_token_delay_ms": 250.0,
+                "inter_token_delay_ms": 0.0,
+                "tokens": 2,
+            }
+            assert client.put("/stub/settings", json={"tokens": 0}).status_code == 400
+            assert client.put("/stub/settings", json=[1]).status_code == 400
+            started = time.monotonic()
+            answer = client.post("/v1/chat/completions", json={
+                "model": "m", "messages": [{"role": "user", "content": "hi"}]})
+            assert time.monotonic() - started >= 0.25
+            assert answer.json()["usage"]["completion_tokens"] == 2

@@ -14,7 +14,7 @@ from flowprobe.client import RunResult, StreamedRun
 from flowprobe.errors import ContractViolation
 from flowprobe.stream import StreamOutcome, StreamSummary
 
-ANSWER_PATHS = {
+ANSWER_PATHS: dict[str, tuple[str | int, ...]] = {
     "results.message.text": ("results", "message", "text"),
     "outputs.message.message": ("outputs", "message", "message"),
     "messages[0].message": ("messages", 0, "message"),

@@ -95,6 +95,11 @@ def _components(flow: dict[str, Any]) -> tuple[Component, ...]:
 def learn_flow(client: RunClient) -> FlowFacts:
     """Ask the target about its flow: one run call for the id, one GET for the components."""
     answer = client.run(run_body(input_value="flowprobe: learning the flow"))
+    if answer.status in (401, 403):
+        raise TargetError(
+            f"{client.target.run_url()} refused the key (HTTP {answer.status}); "
+            "check FLOWPROBE_API_KEY (and FLOWPROBE_AUTH for a hosted target)"
+        )
     if answer.status != 200:
         raise TargetError(
             f"the flow did not answer a plain run call (HTTP {answer.status}: "

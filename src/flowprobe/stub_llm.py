@@ -67,6 +67,7 @@ from flowprobe.errors import FlowprobeError, SettingsError
 FIRST_TOKEN_DELAY_HEADER = "x-stub-first-token-delay-ms"  # noqa: S105
 INTER_TOKEN_DELAY_HEADER = "x-stub-inter-token-delay-ms"  # noqa: S105
 TOKENS_HEADER = "x-stub-tokens"
+SETTINGS_PATH = "/stub/settings"  # GET or PUT {first_token_delay_ms, inter_token_delay_ms, tokens}
 MODEL_IDS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "flowprobe-stub")
 LAST_REQUESTS_KEPT = 100
 
@@ -379,6 +380,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer a POST (chat completions)."""
         self._answer()
 
+    def do_PUT(self) -> None:
+        """Answer a PUT (the stub's own settings)."""
+        self._answer()
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer the base class's protocol errors (bad request line, unknown method) as JSON."""
         self.close_connection = True
@@ -418,12 +423,47 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/health":
             self._require_method("GET")
             self._send_json(HTTPStatus.OK, {"status": "ok"})
+        elif path == SETTINGS_PATH:
+            self._settings(body)
         else:
             raise _RequestError(
                 HTTPStatus.NOT_FOUND,
                 f"unknown path {self.command} {self.path}; the stub serves "
                 "POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id} and GET /health",
             )
+
+    def _settings(self, body: bytes) -> None:
+        # Lets a test behind Langflow change the delays, since no header of its own reaches us.
+        if self.command == "PUT":
+            payload = _parse_json(body)
+            if not isinstance(payload, dict):
+                raise _bad_request("settings must be a JSON object")
+            current = self.server.settings
+            try:
+                self.server.settings = StubSettings(
+                    first_token_delay=float(
+                        payload.get("first_token_delay_ms", current.first_token_delay * 1000)
+                    )
+                    / 1000,
+                    inter_token_delay=float(
+                        payload.get("inter_token_delay_ms", current.inter_token_delay * 1000)
+                    )
+                    / 1000,
+                    tokens=int(payload.get("tokens", current.tokens)),
+                )
+            except (TypeError, ValueError, SettingsError) as exc:
+                raise _bad_request(f"bad settings: {exc}") from None
+        else:
+            self._require_method("GET")
+        settings = self.server.settings
+        self._send_json(
+            HTTPStatus.OK,
+            {
+                "first_token_delay_ms": settings.first_token_delay * 1000,
+                "inter_token_delay_ms": settings.inter_token_delay * 1000,
+                "tokens": settings.tokens,
+            },
+        )
 
     def _require_method(self, method: str) -> None:
         if self.command != method:
