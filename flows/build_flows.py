@@ -8,8 +8,9 @@ Run with the local target's Langflow environment (it imports Langflow, which flo
 Basic Prompting is Langflow's starter project of that name (Chat Input -> model, Prompt as the
 model's system message, model -> Chat Output, with the starter's own prompt template), with the
 OpenAI model component in place of the generic Language Model, since only the OpenAI component
-takes a base URL: it points at flowprobe's stub LLM. The no-model flow (Chat Input -> Prompt -> Chat Output) measures Langflow's
-own overhead. Component ids are made stable so that tweaks and cassettes keep matching.
+takes a base URL: it points at flowprobe's stub LLM. The no-model flow (Chat Input -> Prompt ->
+Chat Output) measures Langflow's own overhead. Component ids are made stable so that tweaks
+and cassettes keep matching.
 """
 
 from __future__ import annotations
