@@ -43,8 +43,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flowprobe", "flowprobe: the Langflow run endpoint under test")
     for setting in SETTINGS:
         choices = f" ({'|'.join(setting.choices)})" if setting.choices else ""
+        names = [setting.option, *([setting.alias] if setting.alias else [])]
         group.addoption(
-            setting.option,
+            *names,
             dest=f"flowprobe_{setting.name}",
             default=None,
             help=f"{setting.help}{choices}. Environment: {setting.env}",

@@ -30,6 +30,7 @@ class Setting:
     parse: Callable[[str], Any] = str
     secret: bool = False
     choices: tuple[str, ...] = ()
+    alias: str | None = None
 
     @property
     def env(self) -> str:
@@ -48,7 +49,7 @@ def _positive_seconds(text: str) -> float:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("base_url", "Langflow's base URL, e.g. http://127.0.0.1:7860"),
+    Setting("base_url", "Langflow's base URL, e.g. http://127.0.0.1:7860", alias="--flowprobe-url"),
     Setting("flow", "the flow's id (UUID) or its endpoint name"),
     Setting("api_key", "the Langflow API key (or bearer token for a hosted target)", secret=True),
     Setting("auth", "how the key is sent: x-api-key header, or bearer", choices=AUTH_STYLES),
