@@ -177,6 +177,8 @@ class _Base:
         url = self.target.run_url(stream=stream, flow=flow)
         if params:
             url += "&" + str(httpx.QueryParams(params))
+        # Only None means "the default body": {} or [] are bodies a suite means to send.
+        body = run_body() if body is None else body
         data = _request_content(body, content, self.validate_requests)
         return url, data, _headers(self.target, api_key)
 
@@ -214,9 +216,7 @@ class RunClient(_Base):
         params: Mapping[str, str] | None = None,
     ) -> RunResult:
         """One non-streaming call; ``body`` defaults to :func:`run_body`'s."""
-        url, data, headers = self._prepare(
-            False, body or run_body(), content, api_key, flow, params
-        )
+        url, data, headers = self._prepare(False, body, content, api_key, flow, params)
         started = time.perf_counter()
         try:
             with self.http.stream("POST", url, content=data, headers=headers) as response:
@@ -249,7 +249,7 @@ class RunClient(_Base):
         params: Mapping[str, str] | None = None,
     ) -> Iterator[tuple[StreamedRun, Iterator[StreamEvent]]]:
         """Open a streaming call; iterate the events as they arrive."""
-        url, data, headers = self._prepare(True, body or run_body(), content, api_key, flow, params)
+        url, data, headers = self._prepare(True, body, content, api_key, flow, params)
         started = time.perf_counter()
         try:
             with self.http.stream("POST", url, content=data, headers=headers) as response:
@@ -332,7 +332,7 @@ class AsyncRunClient(_Base):
         self, body: Any = None, *, api_key: Any = _UNSET, flow: str | None = None
     ) -> RunResult:
         """One non-streaming call."""
-        url, data, headers = self._prepare(False, body or run_body(), None, api_key, flow, None)
+        url, data, headers = self._prepare(False, body, None, api_key, flow, None)
         started = time.perf_counter()
         try:
             async with self.http.stream("POST", url, content=data, headers=headers) as response:
@@ -357,7 +357,7 @@ class AsyncRunClient(_Base):
         self, body: Any = None, *, api_key: Any = _UNSET, flow: str | None = None
     ) -> AsyncIterator[tuple[StreamedRun, AsyncIterator[StreamEvent]]]:
         """Open a streaming call; iterate the events as they arrive."""
-        url, data, headers = self._prepare(True, body or run_body(), None, api_key, flow, None)
+        url, data, headers = self._prepare(True, body, None, api_key, flow, None)
         started = time.perf_counter()
         try:
             async with self.http.stream("POST", url, content=data, headers=headers) as response:

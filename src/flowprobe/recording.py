@@ -15,8 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SECRET_FIELD = re.compile(r"(api[_-]?key|token|secret|password|authorization|cookie)", re.I)
-SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._-]{8,})")
+# "token" not followed by a letter: max_tokens is a count that must stay visible and matched.
+SECRET_FIELD = re.compile(
+    r"(api[_-]?key|token(?![a-z])|secret|password|authorization|cookie)", re.I
+)
+# "sk-" only at the start of a word: "task-" or "risk-management" are not keys.
+SECRET_VALUE = re.compile(r"((?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._-]{8,})")
 SCRUBBED = "***"
 SECRET_HEADERS = ("x-api-key", "authorization", "cookie", "set-cookie", "proxy-authorization")
 MATCH_ON = ("method", "scheme", "path", "query", "flowprobe_body")

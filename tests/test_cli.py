@@ -1,0 +1,64 @@
+"""Tests for the flowprobe command, run in-process with click's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from flowprobe.cli import cli
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), prog_name="flowprobe")
+
+
+def test_help_lists_every_command() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    commands = result.output.split("Commands:", 1)[1].split()
+    for command in ("up", "down", "test", "record", "stub-llm"):
+        assert command in commands
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert "0.1.0" in result.output
+
+
+def test_an_unknown_command_is_a_usage_error_with_a_hint() -> None:
+    result = invoke("upp")
+    assert result.exit_code == 2
+    assert "Try 'flowprobe --help'" in result.output
+
+
+def test_a_bad_option_value_is_a_usage_error() -> None:
+    result = invoke("down", "--port", "0")
+    assert result.exit_code == 2
+    assert "--port" in result.output
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "0.0.0.0", "example.com"])
+def test_stub_llm_refuses_a_non_loopback_host(host: str) -> None:
+    pytest.importorskip("flowprobe.stub_llm")
+    result = invoke("stub-llm", "--host", host, "--port", "0")
+    assert result.exit_code == 2
+    assert isinstance(result.exception, SystemExit)
+    message = result.stderr.strip()
+    assert message.startswith("flowprobe: error: ")
+    assert "\n" not in message
+    assert host in message
+    assert "loopback" in message
+    assert "Traceback" not in result.output
+
+
+def test_down_in_an_empty_folder_says_it_was_not_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("down")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "the local target was not running"
+    assert not (tmp_path / ".flowprobe").exists()

@@ -1,0 +1,683 @@
+"""Tests for flowprobe.client: run calls over httpx, sync and async, mocked and over a socket."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from flowprobe.client import AsyncRunClient, Deadlines, RunClient, StreamedRun, run_body
+from flowprobe.errors import ContractViolation, TargetError
+from flowprobe.stream import StreamOutcome
+from flowprobe.target import Target
+
+KEY = "sk-client-secret-0123456789abcdef"
+SESSION = "5f1c7d0e-2b8a-4c55-9d7e-0a6b1f3e9c21"
+CHUNKS = ("Hel", "lo, ", "world")
+
+
+def run_response(text: str) -> dict[str, Any]:
+    """A non-streaming run answer with the fields the run-response contract requires."""
+    result = {
+        "component_id": "ChatOutput-abc12",
+        "component_display_name": "Chat Output",
+        "results": {"message": {"text": text, "sender": "Machine", "sender_name": "AI"}},
+        "artifacts": {},
+        "outputs": {"message": {"message": text, "type": "text"}},
+        "messages": [],
+        "logs": {},
+    }
+    return {
+        "session_id": SESSION,
+        "outputs": [{"inputs": {"input_value": "hi"}, "outputs": [result]}],
+    }
+
+
+def message(sender: str, text: str) -> dict[str, Any]:
+    return {
+        "sender": sender,
+        "sender_name": sender,
+        "session_id": SESSION,
+        "text": text,
+        "id": "m1",
+    }
+
+
+def record(event: str, data: Any) -> bytes:
+    """One record as Langflow frames it: a bare JSON object and a blank line."""
+    return json.dumps({"event": event, "data": data}).encode() + b"\n\n"
+
+
+def token(chunk: str) -> bytes:
+    return record("token", {"chunk": chunk, "id": "m2", "timestamp": "2025-01-15 10:00:01 UTC"})
+
+
+ADD_MESSAGE = record("add_message", message("User", "hi"))
+TOKENS = b"".join(token(chunk) for chunk in CHUNKS)
+END = record("end", {"result": run_response("".join(CHUNKS))})
+COMPLETE_STREAM = ADD_MESSAGE + TOKENS + END
+
+
+def target(**overrides: Any) -> Target:
+    fields: dict[str, Any] = {"base_url": "http://langflow.test", "flow": "f", "api_key": KEY}
+    fields.update(overrides)
+    return Target(**fields)
+
+
+class Recorder:
+    """An httpx MockTransport handler that keeps every request and answers with ``answer``."""
+
+    def __init__(self, answer: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.answer = answer
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        return self.answer(request)
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+
+def mocked(
+    answer: Callable[[httpx.Request], httpx.Response], **target_fields: Any
+) -> tuple[RunClient, Recorder]:
+    recorder = Recorder(answer)
+    return RunClient(target(**target_fields), transport=httpx.MockTransport(recorder)), recorder
+
+
+def json_answer(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json=run_response("Hello"))
+
+
+def stream_answer(body: bytes, status: int = 200) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers={"content-type": "text/event-stream"})
+
+    return answer
+
+
+# -- non-streaming, mocked -------------------------------------------------------------------
+
+
+class TestRun:
+    def test_a_json_answer_with_timings_and_answer_text(self) -> None:
+        client, recorder = mocked(json_answer)
+        result = client.run()
+        assert result.status == 200
+        assert result.body == run_response("Hello")
+        assert result.is_json
+        assert result.answer_text() == "Hello"
+        assert json.loads(result.text) == result.body
+        assert result.headers["content-type"] == "application/json"
+        assert 0 <= result.time_to_first_byte <= result.elapsed
+        assert str(recorder.last.url) == "http://langflow.test/api/v1/run/f?stream=false"
+        assert recorder.last.method == "POST"
+        assert json.loads(recorder.last.content) == run_body()
+
+    def test_a_non_json_200_body_gives_no_body(self) -> None:
+        client, _ = mocked(lambda request: httpx.Response(200, text="<html>proxy page</html>"))
+        result = client.run()
+        assert result.status == 200
+        assert result.body is None
+        assert not result.is_json
+        assert result.text == "<html>proxy page</html>"
+        assert result.answer_text() is None
+
+    @pytest.mark.parametrize("body", [{}, {"outputs": []}, {"outputs": [{"outputs": []}]}, []])
+    def test_answer_text_is_none_when_the_path_is_missing(self, body: Any) -> None:
+        client, _ = mocked(lambda request: httpx.Response(200, json=body))
+        assert client.run().answer_text() is None
+
+    def test_a_403_is_returned_not_raised(self) -> None:
+        client, _ = mocked(
+            lambda request: httpx.Response(403, json={"detail": "Invalid or missing API key"})
+        )
+        result = client.run()
+        assert result.status == 403
+        assert result.body == {"detail": "Invalid or missing API key"}
+
+    def test_the_body_given_is_the_body_sent(self) -> None:
+        client, recorder = mocked(json_answer)
+        body = run_body(input_value="what is 2+2?", session_id="s-1", tweaks={"OpenAI": {"x": 1}})
+        client.run(body)
+        assert json.loads(recorder.last.content) == body
+
+    def test_an_empty_body_is_sent_as_is(self) -> None:
+        # An empty object is a valid run request: it must not be swapped for the default body.
+        client, recorder = mocked(json_answer)
+        client.run({})
+        assert json.loads(recorder.last.content) == {}
+
+    def test_a_typo_field_is_refused_before_sending(self) -> None:
+        client, recorder = mocked(json_answer)
+        with pytest.raises(ContractViolation) as caught:
+            client.run({"message": "hello"})
+        assert recorder.requests == []
+        assert "run-request" in str(caught.value)
+        assert "'message' was unexpected" in str(caught.value)
+
+    def test_a_body_that_is_not_an_object_is_refused_before_sending(self) -> None:
+        client, recorder = mocked(json_answer)
+        with pytest.raises(ContractViolation):
+            client.run([])
+        assert recorder.requests == []
+
+    def test_raw_content_bypasses_validation(self) -> None:
+        client, recorder = mocked(json_answer)
+        client.run(content=b'{"message": "hello"')
+        assert recorder.last.content == b'{"message": "hello"'
+
+    def test_validation_can_be_switched_off(self) -> None:
+        recorder = Recorder(json_answer)
+        client = RunClient(
+            target(), validate_requests=False, transport=httpx.MockTransport(recorder)
+        )
+        client.run({"message": "hello"})
+        assert json.loads(recorder.last.content) == {"message": "hello"}
+
+    def test_the_x_api_key_header_is_sent(self) -> None:
+        client, recorder = mocked(json_answer)
+        client.run()
+        assert recorder.last.headers["x-api-key"] == KEY
+        assert "authorization" not in recorder.last.headers
+        assert recorder.last.headers["content-type"] == "application/json"
+
+    def test_the_bearer_header_is_sent_for_a_hosted_target(self) -> None:
+        client, recorder = mocked(json_answer, auth="bearer", langflow_id="lf-1")
+        client.run()
+        assert recorder.last.headers["authorization"] == f"Bearer {KEY}"
+        assert "x-api-key" not in recorder.last.headers
+        assert str(recorder.last.url) == "http://langflow.test/lf/lf-1/api/v1/run/f?stream=false"
+
+    def test_api_key_none_sends_no_key(self) -> None:
+        client, recorder = mocked(json_answer)
+        client.run(api_key=None)
+        assert "x-api-key" not in recorder.last.headers
+        assert "authorization" not in recorder.last.headers
+
+    def test_another_key_for_one_call(self) -> None:
+        client, recorder = mocked(json_answer)
+        client.run(api_key="wrong-key")
+        assert recorder.last.headers["x-api-key"] == "wrong-key"
+
+    def test_another_flow_and_extra_query_parameters(self) -> None:
+        client, recorder = mocked(json_answer)
+        client.run(flow="other flow", params={"x": "1 2"})
+        assert str(recorder.last.url) == (
+            "http://langflow.test/api/v1/run/other%20flow?stream=false&x=1+2"
+        )
+
+    def test_the_client_closes_as_a_context_manager(self) -> None:
+        client, _ = mocked(json_answer)
+        with client:
+            client.run()
+        assert client.http.is_closed
+
+
+# -- streaming, mocked -----------------------------------------------------------------------
+
+
+def assert_completed(run: StreamedRun) -> None:
+    assert run.status == 200
+    assert [event.event for event in run.events] == [
+        "add_message",
+        "token",
+        "token",
+        "token",
+        "end",
+    ]
+    assert run.outcome is StreamOutcome.COMPLETED
+    summary = run.summary()
+    assert summary.text == "".join(CHUNKS)
+    assert summary.final_text == "".join(CHUNKS)
+    assert summary.output_tokens == 3
+    assert summary.outcome is StreamOutcome.COMPLETED
+    assert run.time_to_first_byte is not None
+    assert run.error_body is None
+
+
+class TestStream:
+    def test_a_complete_stream(self) -> None:
+        client, recorder = mocked(stream_answer(COMPLETE_STREAM))
+        run = client.run_stream()
+        assert_completed(run)
+        assert str(recorder.last.url).endswith("/api/v1/run/f?stream=true")
+        assert recorder.last.headers["x-api-key"] == KEY
+
+    def test_events_can_be_iterated_as_they_come(self) -> None:
+        client, _ = mocked(stream_answer(COMPLETE_STREAM))
+        with client.stream() as (run, events):
+            names = [event.event for event in events]
+        assert names == [event.event for event in run.events]
+        assert run.outcome is StreamOutcome.COMPLETED
+
+    def test_a_stream_cut_before_end_is_truncated(self) -> None:
+        client, _ = mocked(stream_answer(ADD_MESSAGE + TOKENS))
+        run = client.run_stream()
+        assert run.outcome is StreamOutcome.TRUNCATED
+        assert run.summary().text == "".join(CHUNKS)
+
+    def test_a_stream_cut_inside_a_record_is_truncated(self) -> None:
+        client, _ = mocked(stream_answer(ADD_MESSAGE + TOKENS + END[:25]))
+        run = client.run_stream()
+        assert run.outcome is StreamOutcome.TRUNCATED
+        assert [event.event for event in run.events][-1] == "token"
+        assert len(run.parser.malformed) == 1
+
+    def test_an_error_event_is_an_error(self) -> None:
+        error = {"text": "Error running graph: boom", "error": True, "category": "error"}
+        client, _ = mocked(stream_answer(ADD_MESSAGE + token("Hel") + record("error", error)))
+        run = client.run_stream()
+        assert run.outcome is StreamOutcome.ERROR
+        assert run.summary().error == error
+
+    def test_a_json_404_to_a_stream_call_fills_error_body(self) -> None:
+        detail = {"detail": "Flow identifier f not found"}
+        client, _ = mocked(lambda request: httpx.Response(404, json=detail))
+        run = client.run_stream()
+        assert run.status == 404
+        assert run.error_body == detail
+        assert run.events == []
+        assert run.outcome is StreamOutcome.TRUNCATED
+
+    def test_a_json_200_to_a_stream_call_fills_error_body(self) -> None:
+        client, _ = mocked(json_answer)
+        run = client.run_stream()
+        assert run.status == 200
+        assert run.error_body == run_response("Hello")
+        assert run.events == []
+
+    def test_a_legacy_stream_url_is_followed(self) -> None:
+        legacy = run_response("")
+        legacy["outputs"][0]["outputs"][0]["artifacts"] = {"stream_url": "/api/v1/build/x/stream"}
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            if request.method == "POST":
+                return httpx.Response(200, json=legacy)
+            return stream_answer(COMPLETE_STREAM)(request)
+
+        client, recorder = mocked(answer)
+        run = client.run_stream()
+        assert str(recorder.last.url) == "http://langflow.test/api/v1/build/x/stream"
+        assert recorder.last.headers["x-api-key"] == KEY
+        assert run.outcome is StreamOutcome.COMPLETED
+        assert run.summary().text == "".join(CHUNKS)
+
+    def test_a_typo_field_is_refused_before_streaming(self) -> None:
+        client, recorder = mocked(stream_answer(COMPLETE_STREAM))
+        with pytest.raises(ContractViolation):
+            client.run_stream({"message": "hello"})
+        assert recorder.requests == []
+
+
+# -- async, mocked ---------------------------------------------------------------------------
+
+
+def async_mocked(
+    answer: Callable[[httpx.Request], httpx.Response], **target_fields: Any
+) -> tuple[AsyncRunClient, Recorder]:
+    recorder = Recorder(answer)
+    client = AsyncRunClient(target(**target_fields), transport=httpx.MockTransport(recorder))
+    return client, recorder
+
+
+class TestAsync:
+    def test_a_json_answer(self) -> None:
+        async def main() -> Any:
+            client, recorder = async_mocked(json_answer)
+            async with client:
+                return await client.run(), recorder
+
+        result, recorder = asyncio.run(main())
+        assert result.status == 200
+        assert result.answer_text() == "Hello"
+        assert 0 <= result.time_to_first_byte <= result.elapsed
+        assert recorder.last.headers["x-api-key"] == KEY
+
+    def test_a_non_json_body_and_a_403(self) -> None:
+        async def main() -> Any:
+            plain, _ = async_mocked(lambda request: httpx.Response(200, text="not json"))
+            denied, _ = async_mocked(lambda request: httpx.Response(403, json={"detail": "no"}))
+            return await plain.run(), await denied.run()
+
+        plain, denied = asyncio.run(main())
+        assert plain.body is None
+        assert plain.text == "not json"
+        assert denied.status == 403
+
+    def test_a_typo_field_is_refused_before_sending(self) -> None:
+        client, recorder = async_mocked(json_answer)
+        with pytest.raises(ContractViolation):
+            asyncio.run(client.run({"message": "hello"}))
+        assert recorder.requests == []
+
+    def test_api_key_none_and_bearer(self) -> None:
+        client, recorder = async_mocked(json_answer, auth="bearer")
+        asyncio.run(client.run())
+        assert recorder.last.headers["authorization"] == f"Bearer {KEY}"
+        asyncio.run(client.run(api_key=None))
+        assert "authorization" not in recorder.last.headers
+
+    def test_a_complete_stream(self) -> None:
+        client, recorder = async_mocked(stream_answer(COMPLETE_STREAM))
+        run = asyncio.run(client.run_stream())
+        assert_completed(run)
+        assert str(recorder.last.url).endswith("?stream=true")
+
+    def test_events_can_be_iterated_as_they_come(self) -> None:
+        async def main() -> tuple[StreamedRun, list[str]]:
+            client, _ = async_mocked(stream_answer(COMPLETE_STREAM))
+            async with client.stream() as (run, events):
+                names = [event.event async for event in events]
+            return run, names
+
+        run, names = asyncio.run(main())
+        assert names == ["add_message", "token", "token", "token", "end"]
+        assert run.outcome is StreamOutcome.COMPLETED
+
+    def test_truncated_and_error_streams(self) -> None:
+        truncated, _ = async_mocked(stream_answer(ADD_MESSAGE + TOKENS))
+        failed, _ = async_mocked(stream_answer(ADD_MESSAGE + record("error", {"text": "x"})))
+        assert asyncio.run(truncated.run_stream()).outcome is StreamOutcome.TRUNCATED
+        assert asyncio.run(failed.run_stream()).outcome is StreamOutcome.ERROR
+
+    def test_a_json_404_to_a_stream_call_fills_error_body(self) -> None:
+        client, _ = async_mocked(lambda request: httpx.Response(404, json={"detail": "nope"}))
+        run = asyncio.run(client.run_stream())
+        assert run.status == 404
+        assert run.error_body == {"detail": "nope"}
+        assert run.events == []
+
+
+# -- integration: a real socket on 127.0.0.1 -------------------------------------------------
+
+Script = Callable[["_Handler"], None]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.server.requests.append((self.path, dict(self.headers), self.body))
+        self.server.script(self)
+
+    def start_stream(self, content_type: str = "text/event-stream") -> None:
+        # HTTP/1.0 without a length: the body ends when the connection closes.
+        self.send_response(200)
+        self.send_header("content-type", content_type)
+        self.end_headers()
+
+    def send(self, data: bytes) -> None:
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def pause(self, seconds: float) -> None:
+        self.server.stopping.wait(seconds)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.script: Script = lambda handler: None
+        self.stopping = threading.Event()
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (deadline tests) makes writes fail: expected here
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    httpd = _Server()
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def real_client(httpd: _Server, deadlines: Deadlines | None = None) -> RunClient:
+    return RunClient(target(base_url=httpd.base_url), deadlines=deadlines)
+
+
+def refused_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class TestOverASocket:
+    def test_a_timed_stream_is_measured_and_arrives_piece_by_piece(self, server: _Server) -> None:
+        end_sent = threading.Event()
+
+        def script(handler: _Handler) -> None:
+            handler.start_stream()
+            handler.send(ADD_MESSAGE)
+            handler.pause(0.2)  # the model "thinks" before its first token
+            for chunk in CHUNKS:
+                handler.send(token(chunk))
+                handler.pause(0.05)
+            handler.pause(0.3)
+            end_sent.set()
+            handler.send(END)
+
+        server.script = script
+        seen_before_end: list[str] = []
+        with real_client(server) as client, client.stream() as (run, events):
+            for event in events:
+                if not end_sent.is_set():
+                    seen_before_end.append(event.event)
+        assert seen_before_end == ["add_message", "token", "token", "token"]
+        summary = run.summary()
+        assert run.outcome is StreamOutcome.COMPLETED
+        assert summary.text == "".join(CHUNKS)
+        assert summary.time_to_first_token is not None
+        assert summary.time_to_first_token >= 0.2
+        assert run.time_to_first_byte is not None
+        assert run.time_to_first_byte < summary.time_to_first_token
+        assert len(summary.inter_token_latencies) == 2
+        assert all(gap >= 0 for gap in summary.inter_token_latencies)
+        assert summary.end_to_end is not None
+        assert summary.end_to_end >= summary.time_to_first_token + 0.3
+        path, headers, body = server.requests[0]
+        assert path == "/api/v1/run/f?stream=true"
+        assert headers["x-api-key"] == KEY
+        assert json.loads(body) == run_body()
+
+    def test_a_timed_stream_with_the_async_client(self, server: _Server) -> None:
+        def script(handler: _Handler) -> None:
+            handler.start_stream()
+            handler.pause(0.2)
+            handler.send(TOKENS)
+            handler.send(END)
+
+        server.script = script
+        client = AsyncRunClient(target(base_url=server.base_url))
+        run = asyncio.run(client.run_stream())
+        assert run.outcome is StreamOutcome.COMPLETED
+        time_to_first_token = run.summary().time_to_first_token
+        assert time_to_first_token is not None
+        assert time_to_first_token >= 0.2
+
+    def test_a_gzipped_json_answer_is_decoded(self, server: _Server) -> None:
+        payload = gzip.compress(json.dumps(run_response("zipped")).encode())
+
+        def script(handler: _Handler) -> None:
+            handler.send_response(200)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-encoding", "gzip")
+            handler.send_header("content-length", str(len(payload)))
+            handler.end_headers()
+            handler.send(payload)
+
+        server.script = script
+        with real_client(server) as client:
+            result = client.run()
+        assert result.answer_text() == "zipped"
+        assert asyncio.run(AsyncRunClient(target(base_url=server.base_url)).run()).is_json
+
+    def test_a_gzipped_stream_is_decoded(self, server: _Server) -> None:
+        payload = gzip.compress(COMPLETE_STREAM)
+
+        def script(handler: _Handler) -> None:
+            handler.send_response(200)
+            handler.send_header("content-type", "text/event-stream")
+            handler.send_header("content-encoding", "gzip")
+            handler.end_headers()
+            handler.send(payload)
+
+        server.script = script
+        with real_client(server) as client:
+            assert client.run_stream().outcome is StreamOutcome.COMPLETED
+        run = asyncio.run(AsyncRunClient(target(base_url=server.base_url)).run_stream())
+        assert run.outcome is StreamOutcome.COMPLETED
+
+    def test_a_stalled_stream_hits_the_idle_deadline(self, server: _Server) -> None:
+        def script(handler: _Handler) -> None:
+            handler.start_stream()
+            handler.send(ADD_MESSAGE)
+            handler.pause(5)
+
+        server.script = script
+        started = time.perf_counter()
+        with (
+            real_client(server, Deadlines(idle=0.3, total=30)) as client,
+            pytest.raises(
+                TargetError, match=r"sent nothing for 0\.3 s \(idle deadline\)"
+            ) as caught,
+        ):
+            client.run_stream()
+        assert time.perf_counter() - started < 3
+        assert server.base_url in str(caught.value)
+        assert KEY not in str(caught.value)
+
+    def test_a_stalled_stream_hits_the_idle_deadline_async(self, server: _Server) -> None:
+        def script(handler: _Handler) -> None:
+            handler.start_stream()
+            handler.send(ADD_MESSAGE)
+            handler.pause(5)
+
+        server.script = script
+        client = AsyncRunClient(
+            target(base_url=server.base_url), deadlines=Deadlines(idle=0.3, total=30)
+        )
+        with pytest.raises(TargetError, match="idle deadline") as caught:
+            asyncio.run(client.run_stream())
+        assert KEY not in str(caught.value)
+
+    def test_a_stalled_plain_answer_hits_the_idle_deadline(self, server: _Server) -> None:
+        server.script = lambda handler: handler.pause(5)  # never even sends headers
+        with (
+            real_client(server, Deadlines(idle=0.3, total=30)) as client,
+            pytest.raises(TargetError, match="idle deadline"),
+        ):
+            client.run()
+
+    def test_the_total_deadline_is_enforced_on_a_trickling_stream(self, server: _Server) -> None:
+        def script(handler: _Handler) -> None:
+            handler.start_stream()
+            for _ in range(50):  # a token every 0.1 s keeps the idle deadline happy
+                handler.send(token("x"))
+                handler.pause(0.1)
+
+        server.script = script
+        started = time.perf_counter()
+        with (
+            real_client(server, Deadlines(idle=1, total=0.5)) as client,
+            pytest.raises(TargetError, match=r"did not finish within 0\.5 s \(total deadline\)"),
+        ):
+            client.run_stream()
+        assert 0.5 <= time.perf_counter() - started < 2.5
+
+    def test_the_total_deadline_is_enforced_on_a_trickling_plain_answer(
+        self, server: _Server
+    ) -> None:
+        def script(handler: _Handler) -> None:
+            handler.start_stream("application/json")
+            for _ in range(50):
+                handler.send(b" ")
+                handler.pause(0.1)
+
+        server.script = script
+        with (
+            real_client(server, Deadlines(idle=1, total=0.5)) as client,
+            pytest.raises(TargetError, match="total deadline"),
+        ):
+            client.run()
+
+    def test_the_total_deadline_is_enforced_async(self, server: _Server) -> None:
+        def script(handler: _Handler) -> None:
+            handler.start_stream()
+            for _ in range(50):
+                handler.send(token("x"))
+                handler.pause(0.1)
+
+        server.script = script
+        client = AsyncRunClient(
+            target(base_url=server.base_url), deadlines=Deadlines(idle=1, total=0.5)
+        )
+        with pytest.raises(TargetError, match="total deadline"):
+            asyncio.run(client.run_stream())
+
+    @pytest.mark.parametrize("call", ["run", "run_stream"])
+    def test_a_refused_connection_says_what_to_check(self, call: str) -> None:
+        base_url = f"http://127.0.0.1:{refused_port()}"
+        with (
+            RunClient(target(base_url=base_url)) as client,
+            pytest.raises(TargetError) as caught,
+        ):
+            getattr(client, call)(params={"x-api-key": KEY})
+        message = str(caught.value)
+        assert "cannot reach" in message
+        assert base_url in message
+        assert "FLOWPROBE_BASE_URL" in message
+        assert KEY not in message
+
+    def test_a_refused_connection_async(self) -> None:
+        client = AsyncRunClient(target(base_url=f"http://127.0.0.1:{refused_port()}"))
+        with pytest.raises(TargetError, match="cannot reach") as caught:
+            asyncio.run(client.run())
+        assert "FLOWPROBE_BASE_URL" in str(caught.value)
+        assert KEY not in str(caught.value)
+
+    def test_a_connection_dropped_mid_answer(self, server: _Server) -> None:
+        def script(handler: _Handler) -> None:
+            handler.send_response(200)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", "1000")
+            handler.end_headers()
+            handler.send(b'{"session_id": ')
+
+        server.script = script
+        with real_client(server) as client, pytest.raises(TargetError) as caught:
+            client.run()
+        assert "closed the connection mid-answer" in str(caught.value)
+        assert KEY not in str(caught.value)
