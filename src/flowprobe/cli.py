@@ -197,3 +197,169 @@ def record(cassette_dir: Path, pytest_args: tuple[str, ...], **options: Any) -> 
 def main() -> None:
     """Console entry point."""
     cli(prog_name="flowprobe")
+
+
+# -- flowprobe load: a bounded headless locust run in a subprocess (locust is never imported here)
+
+_SCENARIOS = {
+    ("run", False): ("locustfile.py", "RunClosedLoop"),
+    ("run", True): ("locustfile.py", "RunOpenLoop"),
+    ("stream", False): ("streaming.py", "StreamClosedLoop"),
+    ("stream", True): ("streaming.py", "StreamOpenLoop"),
+}
+
+
+def _load_env(target_env: Path | None, settings: dict[str, str | None]) -> dict[str, str]:
+    env = dict(os.environ)
+    if target_env is not None:
+        env.update(local.read_target_env(local.LocalConfig(state_dir=target_env.parent)))
+    elif not env.get("FLOWPROBE_BASE_URL"):
+        env.update(local.read_target_env(local.LocalConfig()))
+    env.update({f"FLOWPROBE_LOAD_{k.upper()}": v for k, v in settings.items() if v})
+    return env
+
+
+def _progress_line(stats_csv: Path, elapsed: float) -> str | None:
+    import csv
+
+    try:
+        rows = list(csv.DictReader(stats_csv.read_text(encoding="utf-8").splitlines()))
+    except OSError:
+        return None
+    calls = [r for r in rows if r.get("Type") not in ("METRIC", "ARRIVAL", "")]
+    ttft = next((r for r in rows if r.get("Name") == "time_to_first_token"), None)
+    if not calls:
+        return f"{elapsed:5.0f}s  requests 0 (waiting for the first answers)"
+    shown = f"{elapsed:5.0f}s  requests {calls[0]['Request Count']}  failures "
+    shown += f"{calls[0]['Failure Count']}  req/s {float(calls[0]['Requests/s']):.2f}"
+    if ttft is not None:
+        shown += f"  ttft p50 {ttft['50%']} ms"
+    return shown
+
+
+def _run_bounded(command: list[str], env: dict[str, str], stats_csv: Path, limit: float) -> int:
+    import time
+
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    try:
+        while process.poll() is None:
+            elapsed = time.monotonic() - started
+            if elapsed > limit:
+                _say(f"\nflowprobe load: locust overran its {limit:.0f} s bound; stopping it")
+                process.terminate()
+                process.wait(timeout=15)
+                return EXIT_FAILED
+            line = _progress_line(stats_csv, elapsed)
+            if line:
+                click.echo("\r" + line, nl=False, err=True)
+            time.sleep(1.0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    click.echo("", err=True)
+    return process.returncode
+
+
+@cli.command("load")
+@click.option(
+    "--scenario", type=click.Choice(["stream", "run"]), default="stream", show_default=True
+)
+@click.option("--open-loop", is_flag=True, help="start calls at --rate per second (-u is the pool)")
+@click.option(
+    "--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="arrivals/s"
+)
+@click.option("-u", "--users", type=click.IntRange(1, 1000), default=2, show_default=True)
+@click.option("-r", "--spawn-rate", type=click.FloatRange(min=0, min_open=True), default=2.0)
+@click.option(
+    "-t", "--run-time", type=click.IntRange(1, 3600), default=20, show_default=True, help="seconds"
+)
+@click.option("--steps", default=None, help="step shape users:seconds,... instead of -u/-t")
+@click.option("--input", "input_value", default=None, help="the input_value sent [default: hello]")
+@click.option("--tweaks", default=None, help="tweaks as a JSON object")
+@click.option("--warmup", type=click.FloatRange(0), default=None, help="seconds left out")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".flowprobe/load"),
+    show_default=True,
+)
+@click.option(
+    "--target-env",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="a target.env written by `flowprobe up` [default: environment, "
+    "else .flowprobe/target.env]",
+)
+def load(
+    scenario: str,
+    open_loop: bool,
+    rate: float | None,
+    users: int,
+    spawn_rate: float,
+    run_time: int,
+    steps: str | None,
+    input_value: str | None,
+    tweaks: str | None,
+    warmup: float | None,
+    out: Path,
+    target_env: Path | None,
+) -> None:
+    """Run a bounded headless locust load test; writes CSV, HTML and a JSON summary in --out."""
+
+    def action() -> int:
+        loadtests = Path(__file__).resolve().parents[2] / "loadtests"
+        locustfile, user_class = _SCENARIOS[(scenario, open_loop)]
+        settings = {
+            "arrival_rate": None if rate is None else str(rate),
+            "steps": steps,
+            "input": input_value,
+            "tweaks": tweaks,
+            "warmup": None if warmup is None else str(warmup),
+        }
+        env = _load_env(target_env, settings)
+        check = subprocess.run(
+            [sys.executable, "-m", "flowprobe.load.preflight"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if check.returncode != 0:
+            _say(check.stderr.strip())
+            return EXIT_USAGE
+        files = str(loadtests / locustfile) + ("," + str(loadtests / "steps.py") if steps else "")
+        out.mkdir(parents=True, exist_ok=True)
+        prefix = out / scenario
+        command = [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            files,
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(spawn_rate),
+            "-t",
+            f"{run_time}s",
+            "--stop-timeout",
+            "10",
+            "--csv",
+            str(prefix),
+            "--html",
+            f"{prefix}.html",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            user_class,
+        ]
+        _say("$ " + " ".join(command))
+        steps_total = sum(float(s.split(":")[1]) for s in steps.split(",")) if steps else 0
+        code = _run_bounded(
+            command, env, Path(f"{prefix}_stats.csv"), max(run_time, steps_total) + 40
+        )
+        click.echo(f"results: {prefix}_stats.csv, {prefix}.html, {prefix}_summary.json")
+        return EXIT_FAILED if code else 0
+
+    sys.exit(_guard(action))

@@ -1,0 +1,52 @@
+"""Users for the benchmarks: a bare FastHttpUser baseline and the streaming user.
+
+A listener keeps the raw (unrounded) time-to-first-token samples and writes their count and
+median to FLOWPROBE_BENCH_OUT when locust quits.
+"""
+
+import json
+import os
+import statistics
+
+from locust import constant, events, task
+from locust.contrib.fasthttp import FastHttpUser
+
+from flowprobe.load import StreamingRunUser, attach
+
+events.init.add_listener(attach)
+
+
+@events.init.add_listener
+def _keep_raw_ttft(environment, **_):
+    samples = []
+
+    def on_request(request_type, name, response_time, **_):
+        if name == "time_to_first_token":
+            samples.append(response_time)
+
+    def on_quitting(environment, **_):
+        out = os.environ.get("FLOWPROBE_BENCH_OUT")
+        if out:
+            median = statistics.median(samples) if samples else None
+            with open(out, "w", encoding="utf-8") as file:
+                json.dump({"ttft_count": len(samples), "ttft_p50_ms": median}, file)
+
+    environment.events.request.add_listener(on_request)
+    environment.events.quitting.add_listener(on_quitting)
+
+
+class BareStreamUser(FastHttpUser):
+    """The same POST ?stream=true, body read whole, nothing parsed: the generator's floor."""
+
+    wait_time = constant(0)
+
+    def on_start(self):
+        self.path = f"/api/v1/run/{os.environ['FLOWPROBE_FLOW']}?stream=true"
+
+    @task
+    def call(self):
+        self.client.post(self.path, json={"input_value": "hello"}, name="bare")
+
+
+class ParsingStreamUser(StreamingRunUser):
+    wait_time = constant(0)

@@ -1,0 +1,114 @@
+"""Raise the offered load step by step until the SLOs break; report the knee and its goodput.
+
+    python loadtests/tools/sweep.py --rates 0.5,1,2,3,4 --seconds 15 [--pool 8] [--scenario stream]
+
+Each step is a bounded open-loop run (``StreamOpenLoop`` or ``RunOpenLoop``) at one arrival
+rate against the configured target (FLOWPROBE_* environment). The knee is the highest rate whose
+run is valid (missed arrivals and generator CPU within limits), whose error rate is within
+FLOWPROBE_LOAD_MAX_ERROR_RATE, and whose p95 time to first token and p95 end-to-end meet
+FLOWPROBE_LOAD_SLO_TTFT_P95_MS and FLOWPROBE_LOAD_SLO_E2E_P95_MS. Goodput is the calls per second
+that succeeded within both SLOs. The sweep stops at the first step past the knee.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+LOADTESTS = Path(__file__).resolve().parents[1]
+SCENARIOS = {"stream": ("streaming.py", "StreamOpenLoop"), "run": ("locustfile.py", "RunOpenLoop")}
+
+
+def run_step(rate: float, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    locustfile, user = SCENARIOS[args.scenario]
+    summary_path = out / f"rate-{rate}.json"
+    env = dict(
+        os.environ,
+        FLOWPROBE_LOAD_ARRIVAL_RATE=str(rate),
+        FLOWPROBE_LOAD_SUMMARY=str(summary_path),
+        FLOWPROBE_LOAD_WARMUP=str(args.warmup),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOADTESTS / locustfile),
+        "--headless",
+        "-u",
+        str(args.pool),
+        "-r",
+        str(args.pool),
+        "-t",
+        f"{args.seconds}s",
+        "--only-summary",
+        "--loglevel",
+        "ERROR",
+        user,
+    ]
+    subprocess.run(
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=args.seconds + 60,
+        check=False,
+    )
+    summary: dict[str, Any] = json.loads(summary_path.read_text())
+    return summary
+
+
+def holds(summary: dict[str, Any]) -> bool:
+    return bool(summary["passed"] and summary["slo"]["met"])
+
+
+def p95(summary: dict[str, Any], name: str) -> Any:
+    return summary["metrics_ms"].get(name, {}).get("p95")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rates", default="0.5,1,2,3,4", help="arrivals/s, ascending")
+    parser.add_argument("--seconds", type=int, default=15, help="per step (bounded: <= 300)")
+    parser.add_argument("--pool", type=int, default=8, help="users available to take slots")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="stream")
+    args = parser.parse_args()
+    args.seconds = min(args.seconds, 300)
+    rates = [float(r) for r in args.rates.split(",")][:12]
+    print(
+        f"{'rate/s':>7} {'req/s':>7} {'goodput/s':>9} {'p95 ttft':>9} {'p95 e2e':>8} "
+        f"{'errors':>7} {'missed':>7}  verdict"
+    )
+    knee = None
+    with tempfile.TemporaryDirectory(prefix="flowprobe-sweep-") as folder:
+        for rate in rates:
+            summary = run_step(rate, args, Path(folder))
+            ok = holds(summary)
+            reasons = "; ".join(summary["reasons"]) or ("SLO missed" if not ok else "")
+            print(
+                f"{rate:>7.2f} {summary['requests_per_s']:>7.2f} {summary['goodput_per_s']:>9.2f}"
+                f" {p95(summary, 'time_to_first_token')!s:>9} {p95(summary, 'end_to_end')!s:>8}"
+                f" {summary['error_rate']:>7.1%} {summary['arrivals']['missed_ratio']:>7.1%}"
+                f"  {'holds' if ok else 'breaks: ' + reasons}",
+                flush=True,
+            )
+            if not ok:
+                break
+            knee = (rate, summary)
+    if knee is None:
+        print("no knee: the SLOs break at the lowest rate")
+        return 1
+    rate, summary = knee
+    print(f"knee: {rate:g} arrivals/s, goodput {summary['goodput_per_s']:.2f} calls/s within SLO")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

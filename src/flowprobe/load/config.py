@@ -1,0 +1,161 @@
+"""Load-run settings: what each virtual user sends and the limits that make a run valid.
+
+Read from ``FLOWPROBE_LOAD_*`` environment variables (the ``flowprobe load`` command sets them
+for its locust subprocess); the target itself comes from flowprobe's own settings
+(``FLOWPROBE_BASE_URL``, ``FLOWPROBE_FLOW``, ``FLOWPROBE_API_KEY``). This module does not import
+locust, so settings can be checked before a run starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from flowprobe.errors import SettingsError
+from flowprobe.settings import Settings, load_settings
+from flowprobe.target import REDACTED, Target
+
+SESSION_MODES = ("per-user", "per-request", "none")
+ARRIVALS = ("constant", "poisson")
+ENV_PREFIX = "FLOWPROBE_LOAD_"
+# Not a load setting: the switch that turns on the load tier of flowprobe's own tests.
+_NOT_SETTINGS = frozenset({"FLOWPROBE_LOAD_TESTS"})
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError('must be a JSON object, e.g. {"Prompt-abc": {"template": "..."}}')
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise ValueError("must be a number >= 0")
+    return value
+
+
+def _whole(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be a whole number >= 0")
+    return value
+
+
+def _steps(text: str) -> tuple[tuple[int, float], ...]:
+    """``"2:10,4:10"``: 2 users for 10 s, then 4 users for 10 s."""
+    steps = []
+    for part in text.split(","):
+        users, _, seconds = part.strip().partition(":")
+        steps.append((_whole(users), _non_negative(seconds)))
+    return tuple(steps)
+
+
+def _session(text: str) -> str:
+    if text not in SESSION_MODES and not text.startswith("fixed:"):
+        raise ValueError(f"must be one of {', '.join(SESSION_MODES)} or fixed:<session id>")
+    return text
+
+
+def _arrival(text: str) -> str:
+    if text not in ARRIVALS:
+        raise ValueError(f"must be one of {', '.join(ARRIVALS)}")
+    return text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadConfig:
+    """Everything a load run needs besides the target; every field has a FLOWPROBE_LOAD_ env."""
+
+    input: str = "hello"
+    tweaks: dict[str, Any] = field(default_factory=dict)
+    session: str = "per-user"
+    validate_every: int = 10
+    max_error_rate: float = 0.01
+    max_cpu_percent: float = 90.0
+    max_missed_ratio: float = 0.01
+    warmup: float = 0.0
+    arrival_rate: float = 1.0
+    arrival: str = "constant"
+    arrival_tolerance: float = 0.05
+    workers: int = 1
+    seed: int = 0
+    steps: tuple[tuple[int, float], ...] = ((1, 5.0), (2, 5.0))
+    slo_ttft_p95_ms: float = 2000.0
+    slo_e2e_p95_ms: float = 10000.0
+    summary: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "input": str,
+    "tweaks": _json_object,
+    "session": _session,
+    "validate_every": _whole,
+    "max_error_rate": _non_negative,
+    "max_cpu_percent": _non_negative,
+    "max_missed_ratio": _non_negative,
+    "warmup": _non_negative,
+    "arrival_rate": _non_negative,
+    "arrival": _arrival,
+    "arrival_tolerance": _non_negative,
+    "workers": _whole,
+    "seed": _whole,
+    "steps": _steps,
+    "slo_ttft_p95_ms": _non_negative,
+    "slo_e2e_p95_ms": _non_negative,
+    "summary": str,
+}
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+def load_config(env: Mapping[str, str] | None = None) -> LoadConfig:
+    """Read every ``FLOWPROBE_LOAD_*`` variable; a bad value is a :class:`SettingsError`."""
+    env = os.environ if env is None else env
+    known = {env_name(f.name) for f in fields(LoadConfig)} | _NOT_SETTINGS
+    unknown = sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known)
+    if unknown:
+        raise SettingsError(f"unknown load settings {unknown}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for item in fields(LoadConfig):
+        raw = env.get(env_name(item.name))
+        if raw is None or raw == "":
+            continue
+        try:
+            values[item.name] = _PARSERS[item.name](raw)
+        except ValueError as exc:
+            raise SettingsError(f"{env_name(item.name)}={raw!r} is not valid: {exc}") from None
+    config = LoadConfig(**values)
+    if config.workers < 1:
+        raise SettingsError(f"{env_name('workers')} must be at least 1")
+    return config
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSetup:
+    """The resolved target, flowprobe settings and load settings of one run."""
+
+    target: Target
+    settings: Settings
+    config: LoadConfig
+
+    def redacted(self) -> dict[str, Any]:
+        """Every setting, for reports: the API key never appears."""
+        shown = {k: v for k, v in self.settings.values.items() if k != "api_key"}
+        shown["api_key"] = REDACTED if self.target.api_key else None
+        return {"target": self.target.describe(), "flowprobe": shown, "load": self.config.as_dict()}
+
+
+def load_setup(env: Mapping[str, str] | None = None) -> LoadSetup:
+    """Resolve target and load settings from the environment (and pyproject.toml)."""
+    settings = load_settings(env=env)
+    return LoadSetup(Target.from_settings(settings), settings, load_config(env))

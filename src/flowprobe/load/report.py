@@ -1,0 +1,201 @@
+"""The run's JSON summary and its validity, written by the master (or the only process).
+
+:func:`attach` is called once from a locustfile's ``init`` listener; nothing is registered on
+import. The summary is computed from locust's aggregated stats, so it is the same in a local
+and in a distributed run. Percentiles come from locust's histogram, which rounds to 1 ms under
+100 ms, to 10 ms under 1 s and to 100 ms under 10 s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import StatsError
+
+from flowprobe.load import metrics
+from flowprobe.load.context import LoadContext, get_context
+from flowprobe.load.failures import kind_of
+
+logger = logging.getLogger("flowprobe.load")
+PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+CPU_SAMPLE_INTERVAL = 1.0
+
+
+def attach(environment: Any, **_: Any) -> None:
+    """Register the warm-up, CPU sampling and summary listeners on ``environment``, once.
+
+    Shaped as an ``init`` listener: ``events.init.add_listener(attach)`` in a locustfile.
+    """
+    if getattr(environment, "flowprobe_attached", False):
+        return
+    environment.flowprobe_attached = True
+    environment.events.test_start.add_listener(_on_test_start)
+    environment.events.quitting.add_listener(_on_quitting)
+
+
+def _coordinator(environment: Any) -> bool:
+    return environment.runner is not None and not isinstance(environment.runner, WorkerRunner)
+
+
+def _on_test_start(environment: Any, **_: Any) -> None:
+    if _coordinator(environment):
+        gevent.spawn(_watch, environment, get_context(environment))
+
+
+def _watch(environment: Any, context: LoadContext) -> None:
+    """After the warm-up, reset the stats once, then sample the generators' CPU."""
+    warmup = context.setup.config.warmup
+    if warmup > 0:
+        gevent.sleep(warmup)
+        environment.runner.stats.reset_all()
+        logger.info("flowprobe: warm-up of %ss over; stats reset", warmup)
+    context.measuring_since = time.time()
+    while True:
+        gevent.sleep(CPU_SAMPLE_INTERVAL)
+        context.cpu_samples.append(_generator_cpu(environment.runner))
+
+
+def _generator_cpu(runner: Any) -> float:
+    if isinstance(runner, MasterRunner):
+        return max((float(w.cpu_usage) for w in runner.clients.values()), default=0.0)
+    return float(runner.current_cpu_usage)
+
+
+def _on_quitting(environment: Any, **_: Any) -> None:
+    if not _coordinator(environment):
+        return
+    context = get_context(environment)
+    summary = build_summary(environment.runner.stats, context)
+    environment.process_exit_code = 0 if summary["passed"] else 1
+    for reason in summary["reasons"]:
+        logger.error("flowprobe: %s", reason)
+    path = _summary_path(environment, context)
+    if path is not None:
+        path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        logger.info("flowprobe: summary written to %s", path)
+
+
+def _summary_path(environment: Any, context: LoadContext) -> Path | None:
+    if context.setup.config.summary:
+        return Path(context.setup.config.summary)
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    return Path(f"{prefix}_summary.json") if prefix else None
+
+
+def _percentiles(entry: Any) -> dict[str, Any]:
+    shown = {f"p{round(p * 100)}": entry.get_response_time_percentile(p) for p in PERCENTILES}
+    return {
+        "count": entry.num_requests,
+        "failures": entry.num_failures,
+        **shown,
+        "mean": round(entry.avg_response_time, 3),
+        "min": entry.min_response_time,
+        "max": entry.max_response_time,
+    }
+
+
+def build_summary(stats: Any, context: LoadContext) -> dict[str, Any]:
+    """Percentiles of every metric, rates, errors by kind, validity and the settings."""
+    config = context.setup.config
+    duration = max((stats.last_request_timestamp or time.time()) - stats.start_time, 1e-9)
+    entries = {(e.method, e.name): e for e in stats.entries.values()}
+    calls = [
+        e for (method, _), e in entries.items() if method not in (metrics.METRIC, metrics.ARRIVAL)
+    ]
+    requests = sum(e.num_requests for e in calls)
+    failures = sum(e.num_failures for e in calls)
+    tokens = entries.get((metrics.METRIC, metrics.OUTPUT_TOKENS))
+    within_slo = entries.get((metrics.METRIC, metrics.WITHIN_SLO))
+    summary: dict[str, Any] = {
+        "duration_s": round(duration, 3),
+        "requests": requests,
+        "failures": failures,
+        "error_rate": failures / requests if requests else 0.0,
+        "requests_per_s": requests / duration,
+        "tokens_per_s": (tokens.total_content_length / duration) if tokens else 0.0,
+        "goodput_per_s": (within_slo.num_requests / duration) if within_slo else 0.0,
+        "calls": {f"{m} {n}": _percentiles(e) for (m, n), e in entries.items() if e in calls},
+        "metrics_ms": {n: _percentiles(e) for (m, n), e in entries.items() if m == metrics.METRIC},
+        "errors_by_kind": _errors_by_kind(stats.errors.values()),
+        "arrivals": _arrivals(entries),
+        "generator_cpu_percent": {
+            "max": max(context.cpu_samples, default=None),
+            "samples": len(context.cpu_samples),
+        },
+        "settings": context.setup.redacted(),
+    }
+    summary["slo"] = _slo(summary, config.slo_ttft_p95_ms, config.slo_e2e_p95_ms)
+    reasons = _invalid_reasons(summary, context)
+    summary["valid"] = not reasons
+    error_rate = summary["error_rate"]
+    if requests == 0:
+        timeout = context.setup.settings.get("timeout")
+        reasons.append(
+            f"no call completed: the target answered nothing within the run "
+            f"(each call may wait up to FLOWPROBE_TIMEOUT={timeout} s)"
+        )
+    if error_rate > config.max_error_rate:
+        reasons.append(
+            f"error rate {error_rate:.2%} is above FLOWPROBE_LOAD_MAX_ERROR_RATE "
+            f"{config.max_error_rate:.2%}"
+        )
+    summary["passed"], summary["reasons"] = not reasons, reasons
+    return summary
+
+
+def _errors_by_kind(errors: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for error in errors:
+        kind = kind_of(StatsError.parse_error(error.error))
+        counts[kind] = counts.get(kind, 0) + error.occurrences
+    return counts
+
+
+def _arrivals(entries: dict[tuple[str, str], Any]) -> dict[str, Any]:
+    started = entries.get((metrics.ARRIVAL, metrics.ARRIVAL_LATENESS))
+    missed = entries.get((metrics.ARRIVAL, metrics.MISSED_ARRIVAL))
+    started_count = started.num_requests if started else 0
+    missed_count = missed.num_requests if missed else 0
+    offered = started_count + missed_count
+    return {
+        "open_loop": offered > 0,
+        "started": started_count,
+        "missed": missed_count,
+        "missed_ratio": missed_count / offered if offered else 0.0,
+        "lateness_ms": _percentiles(started) if started else None,
+    }
+
+
+def _slo(summary: dict[str, Any], ttft_ms: float, e2e_ms: float) -> dict[str, Any]:
+    found = summary["metrics_ms"]
+    ttft = found.get(metrics.TIME_TO_FIRST_TOKEN, {}).get("p95")
+    e2e = found.get(metrics.END_TO_END, {}).get("p95")
+    return {
+        "ttft_p95_ms": ttft_ms,
+        "e2e_p95_ms": e2e_ms,
+        "met": (ttft is None or ttft <= ttft_ms) and (e2e is not None and e2e <= e2e_ms),
+    }
+
+
+def _invalid_reasons(summary: dict[str, Any], context: LoadContext) -> list[str]:
+    config = context.setup.config
+    reasons = []
+    cpu = summary["generator_cpu_percent"]["max"]
+    if cpu is not None and cpu > config.max_cpu_percent:
+        reasons.append(
+            f"run invalid: load generator CPU reached {cpu:.0f}% (limit "
+            f"FLOWPROBE_LOAD_MAX_CPU_PERCENT={config.max_cpu_percent:.0f}%); its timings are skewed"
+        )
+    missed = summary["arrivals"]["missed_ratio"]
+    if missed > config.max_missed_ratio:
+        reasons.append(
+            f"run invalid: {missed:.2%} of arrivals were missed (limit "
+            f"FLOWPROBE_LOAD_MAX_MISSED_RATIO={config.max_missed_ratio:.2%}); add users to the pool"
+        )
+    return reasons

@@ -1,0 +1,265 @@
+"""Abstract locust users for Langflow's run endpoint, on ``FastHttpUser``.
+
+:class:`RunUser` calls ``?stream=false``, :class:`StreamingRunUser` calls ``?stream=true`` and
+reads the body as it arrives with :class:`~flowprobe.stream.StreamParser`. A call succeeds only
+if it answers 200 and obeys the contract (checked on every Nth answer); a stream also only if it
+ends with ``end``. Metrics are fired as request events (see :mod:`flowprobe.load.metrics`).
+The ``OpenLoop*`` variants start calls on an arrival schedule instead of a closed loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+import gevent
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+
+from flowprobe import contracts
+from flowprobe.client import run_body
+from flowprobe.load import metrics
+from flowprobe.load.context import LoadContext, get_context
+from flowprobe.load.failures import (
+    CONNECTION,
+    CONTRACT,
+    ERROR_EVENT,
+    MALFORMED,
+    NOT_JSON,
+    TRUNCATED,
+    RunFailure,
+    http_status,
+)
+from flowprobe.load.reading import BodyEnded, read_available
+from flowprobe.stream import StreamEvent, StreamOutcome, StreamParser
+
+logger = logging.getLogger("flowprobe.load")
+_OUTCOME_FAILURES = {
+    StreamOutcome.TRUNCATED: TRUNCATED,
+    StreamOutcome.ERROR: ERROR_EVENT,
+    StreamOutcome.MALFORMED: MALFORMED,
+}
+
+
+class _LangflowUser(FastHttpUser):
+    abstract = True
+    stream = False
+
+    def __init__(self, environment: Any) -> None:
+        self.flowprobe: LoadContext = get_context(environment)
+        target = self.flowprobe.setup.target
+        self.host = target.base_url
+        self.network_timeout = float(self.flowprobe.setup.settings.get("timeout") or 60.0)
+        super().__init__(environment)
+        self._url = target.run_url(stream=self.stream)
+        self._name = f"/api/v1/run/{target.flow}?stream={'true' if self.stream else 'false'}"
+        self._headers = {**target.auth_headers(), "accept": "application/json"}
+        self._session_id = f"flowprobe-load-{uuid.uuid4().hex[:12]}"
+        self._answers = 0
+
+    def request_body(self) -> dict[str, Any]:
+        """The run request: input and tweaks from the settings, and a session id."""
+        config = self.flowprobe.setup.config
+        return run_body(
+            input_value=config.input,
+            session_id=self._session_id_for_call(),
+            tweaks=config.tweaks or None,
+        )
+
+    def _session_id_for_call(self) -> str | None:
+        mode = self.flowprobe.setup.config.session
+        if mode == "none":
+            return None
+        if mode == "per-request":
+            return f"flowprobe-load-{uuid.uuid4().hex[:12]}"
+        if mode.startswith("fixed:"):
+            return mode.removeprefix("fixed:")
+        return self._session_id
+
+    def _validating(self) -> bool:
+        every = self.flowprobe.setup.config.validate_every
+        self._answers += 1
+        return every > 0 and (self._answers - 1) % every == 0
+
+    def _post(self, **kwargs: Any) -> Any:
+        return self.client.post(
+            self._url,
+            json=self.request_body(),
+            headers=self._headers,
+            name=self._name,
+            catch_response=True,
+            **kwargs,
+        )
+
+    @task
+    def call_run(self) -> None:
+        """One run call (locust's own ``run`` is final, hence the name)."""
+        self.before_call()
+        self.run_once()
+
+    def before_call(self) -> None:
+        """A hook run before each call; the open-loop users wait for their slot here."""
+
+    def run_once(self) -> None:
+        raise NotImplementedError
+
+
+def _fail(user: _LangflowUser, response: Any, failure: RunFailure) -> None:
+    """Mark the call failed; log the first failure of each kind in this process with detail."""
+    response.failure(failure)
+    seen = user.flowprobe.failure_kinds_logged
+    if failure.kind not in seen:
+        seen.add(failure.kind)
+        detail = user.flowprobe.setup.target.redact(failure.detail)
+        logger.warning("flowprobe: first %s failure: %s", failure.kind, detail[:500])
+
+
+def _drain(response: Any) -> None:
+    """Read and drop a refused stream's body, so its connection can be reused."""
+    raw = getattr(response, "_response", None)
+    if raw is None:
+        return
+    try:
+        while read_available(raw):
+            pass
+    except BodyEnded:
+        pass
+
+
+def _refused(response: Any) -> RunFailure | None:
+    """A failure for an answer that is not a 200 (0 means no answer at all)."""
+    if response.status_code == 0 or response.status_code is None:
+        return RunFailure(CONNECTION, repr(getattr(response, "error", None)))
+    if response.status_code != 200:
+        return http_status(response.status_code)
+    return None
+
+
+class RunUser(_LangflowUser):
+    """Calls ``?stream=false``; checks status, JSON and (sampled) the run-response contract."""
+
+    abstract = True
+
+    def run_once(self) -> None:
+        started = time.perf_counter()
+        with self._post() as response:
+            ended = time.perf_counter()
+            failure = _refused(response) or self._check_body(response)
+            if failure is not None:
+                _fail(self, response, failure)
+                return
+            response.success()
+        end_to_end = (ended - started) * 1000
+        metrics.fire(self.environment.events, metrics.END_TO_END, end_to_end)
+        if end_to_end <= self.flowprobe.setup.config.slo_e2e_p95_ms:
+            metrics.fire(self.environment.events, metrics.WITHIN_SLO, end_to_end)
+
+    def _check_body(self, response: Any) -> RunFailure | None:
+        try:
+            body = json.loads(response.content or b"")
+        except ValueError as exc:
+            return RunFailure(NOT_JSON, str(exc))
+        if self._validating():
+            found = contracts.violations("run-response", body)
+            if found:
+                return RunFailure(CONTRACT, str(found[0]))
+        return None
+
+
+class StreamingRunUser(_LangflowUser):
+    """Calls ``?stream=true``; times every token as its bytes arrive; success needs ``end``."""
+
+    abstract = True
+    stream = True
+
+    def run_once(self) -> None:
+        started = time.perf_counter()
+        with self._post(stream=True) as response:
+            first_byte_at = time.perf_counter()
+            failure = _refused(response)
+            if failure is not None:
+                _drain(response)
+                _fail(self, response, failure)
+                return
+            events, parser, size, ended_at = self._read(response)
+            response.request_meta["response_time"] = (ended_at - started) * 1000
+            response.request_meta["response_length"] = size
+            failure = self._judge(events, parser)
+            if failure is not None:
+                _fail(self, response, failure)
+                return
+            response.success()
+        end = next(event for event in events if event.event in ("end", "done"))
+        metrics.fire_stream_metrics(
+            self.environment.events,
+            started_at=started,
+            token_times=[event.arrived_at for event in events if event.event == "token"],
+            ended_at=end.arrived_at,
+            first_byte_at=first_byte_at,
+            slo_ttft_ms=self.flowprobe.setup.config.slo_ttft_p95_ms,
+            slo_e2e_ms=self.flowprobe.setup.config.slo_e2e_p95_ms,
+        )
+
+    def _read(self, response: Any) -> tuple[list[StreamEvent], StreamParser, int, float]:
+        parser = StreamParser()
+        events: list[StreamEvent] = []
+        size = 0
+        raw = response._response
+        try:
+            while chunk := read_available(raw):
+                size += len(chunk)
+                events += parser.feed(chunk, arrived_at=time.perf_counter())
+        except BodyEnded:
+            pass  # the parser's outcome says truncated
+        events += parser.close()
+        return events, parser, size, time.perf_counter()
+
+    def _judge(self, events: list[StreamEvent], parser: StreamParser) -> RunFailure | None:
+        outcome = parser.outcome
+        if outcome is not None and outcome in _OUTCOME_FAILURES:
+            errors = [event.data for event in events if event.event == "error"]
+            detail = json.dumps(errors[:1] or [m.reason for m in parser.malformed[:1]], default=str)
+            return RunFailure(_OUTCOME_FAILURES[outcome], detail)
+        if self._validating():
+            for event in events:
+                found = contracts.violations(
+                    "stream-event", {"event": event.event, "data": event.data}
+                )
+                if found:
+                    return RunFailure(CONTRACT, f"{event.event}: {found[0]}")
+        return None
+
+
+class _OpenLoop:
+    """Starts each call on the shared arrival schedule; reports lateness and missed slots."""
+
+    environment: Any
+    flowprobe: LoadContext
+    wait_time = constant(0)
+
+    def before_call(self) -> None:
+        schedule = self.flowprobe.schedule()
+        claim = schedule.claim(time.perf_counter())
+        events = self.environment.events
+        for _ in range(claim.missed):
+            metrics.fire(events, metrics.MISSED_ARRIVAL, 0, request_type=metrics.ARRIVAL)
+        delay = claim.at - time.perf_counter()
+        if delay > 0:
+            gevent.sleep(delay)
+        lateness = max(time.perf_counter() - claim.at, 0.0) * 1000
+        metrics.fire(events, metrics.ARRIVAL_LATENESS, lateness, request_type=metrics.ARRIVAL)
+
+
+class OpenLoopRunUser(_OpenLoop, RunUser):
+    """:class:`RunUser` on an open-loop arrival schedule (FLOWPROBE_LOAD_ARRIVAL_RATE)."""
+
+    abstract = True
+
+
+class OpenLoopStreamingRunUser(_OpenLoop, StreamingRunUser):
+    """:class:`StreamingRunUser` on an open-loop arrival schedule."""
+
+    abstract = True

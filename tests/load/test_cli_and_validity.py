@@ -1,0 +1,64 @@
+"""`flowprobe load` end to end against the fake Langflow, and what makes a run invalid."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from flowprobe.cli import cli
+
+
+def test_bad_settings_are_refused_before_the_run(load_env, monkeypatch, tmp_path) -> None:
+    for name, value in load_env("ok", FLOWPROBE_LOAD_SESSION="sometimes").items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli, ["load", "-t", "2", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "FLOWPROBE_LOAD_SESSION" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_load_command_writes_csv_html_and_summary(load_env, monkeypatch, tmp_path) -> None:
+    for name, value in load_env("ok").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("FLOWPROBE_LOAD_SUMMARY")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["load", "-u", "2", "-t", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    names = {path.name for path in out.iterdir()}
+    assert {"stream_stats.csv", "stream.html", "stream_summary.json"} <= names
+    summary = json.loads((out / "stream_summary.json").read_text())
+    assert summary["passed"]
+    assert summary["settings"]["flowprobe"]["api_key"] == "***"
+    for path in out.iterdir():
+        assert "load-test-key" not in path.read_text(errors="replace"), path
+
+
+def test_missed_arrivals_make_the_run_invalid(load_env, tmp_path) -> None:
+    import subprocess
+
+    from langflow_fake import LOCUST, ROOT
+
+    env = load_env("ok", FLOWPROBE_LOAD_ARRIVAL_RATE="200")  # one user cannot keep up
+    command = [
+        *LOCUST,
+        "-f",
+        str(ROOT / "loadtests" / "streaming.py"),
+        "--headless",
+        "-u",
+        "1",
+        "-r",
+        "1",
+        "-t",
+        "2s",
+        "--only-summary",
+        "StreamOpenLoop",
+    ]
+    done = subprocess.run(
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=40, check=False
+    )
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert done.returncode == 1
+    assert summary["valid"] is False
+    assert summary["arrivals"]["missed_ratio"] > 0.01
+    assert any("arrivals were missed" in reason for reason in summary["reasons"])
