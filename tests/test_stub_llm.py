@@ -650,7 +650,9 @@ def test_settings_can_be_read_and_changed_at_run_time() -> None:
             assert client.put("/stub/settings", json={"tokens": 0}).status_code == 400
             assert client.put("/stub/settings", json=[1]).status_code == 400
             started = time.monotonic()
-            answer = client.post("/v1/chat/completions", json={
-                "model": "m", "messages": [{"role": "user", "content": "hi"}]})
+            answer = client.post(
+                "/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            )
             assert time.monotonic() - started >= 0.25
             assert answer.json()["usage"]["completion_tokens"] == 2
