@@ -400,6 +400,21 @@ class TestAsync:
         assert run.error_body == {"detail": "nope"}
         assert run.events == []
 
+    def test_a_legacy_stream_url_is_followed(self) -> None:
+        legacy = run_response("")
+        legacy["outputs"][0]["outputs"][0]["artifacts"] = {"stream_url": "/api/v1/build/x/stream"}
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            if request.method == "POST":
+                return httpx.Response(200, json=legacy)
+            return stream_answer(COMPLETE_STREAM)(request)
+
+        client, recorder = async_mocked(answer)
+        run = asyncio.run(client.run_stream())
+        assert str(recorder.last.url) == "http://langflow.test/api/v1/build/x/stream"
+        assert run.outcome is StreamOutcome.COMPLETED
+        assert run.summary().text == "".join(CHUNKS)
+
 
 # -- integration: a real socket on 127.0.0.1 -------------------------------------------------
 

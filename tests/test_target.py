@@ -217,3 +217,10 @@ class TestTheKeyStaysHidden:
 
     def test_redact_function_skips_empty_secrets(self) -> None:
         assert redact("abc", ["", None, "b"]) == "a***c"
+
+
+def test_a_hosted_target_built_directly_defaults_to_bearer() -> None:
+    hosted = Target(base_url="http://127.0.0.1:7860", flow="f", api_key="k", langflow_id="lf")
+    assert hosted.auth == "bearer"
+    assert hosted.auth_headers() == {"Authorization": "Bearer k"}
+    assert Target(base_url="http://127.0.0.1:7860", flow="f").auth == "x-api-key"

@@ -110,9 +110,15 @@ def up(**options: Any) -> None:
 @with_ports
 def down(**options: Any) -> None:
     """Stop exactly the processes `flowprobe up` started."""
-    config = _local_config(**options)
-    stopped = local.stop(config, _say)
-    click.echo(f"stopped {stopped} process(es)" if stopped else "the local target was not running")
+
+    def action() -> int:
+        stopped = local.stop(_local_config(**options), _say)
+        click.echo(
+            f"stopped {stopped} process(es)" if stopped else "the local target was not running"
+        )
+        return 0
+
+    sys.exit(_guard(action))
 
 
 @cli.command("stub-llm")

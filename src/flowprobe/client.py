@@ -293,8 +293,7 @@ class RunClient(_Base):
             yield from self._follow_legacy(run, legacy)
 
     def _follow_legacy(self, run: StreamedRun, stream_url: str) -> Iterator[StreamEvent]:
-        # Older Langflow answered with a URL to open as an EventSource instead of streaming.
-        url = stream_url if "://" in stream_url else self.target.base_url + stream_url
+        url = _legacy_url(self.target, stream_url)
         run.parser = StreamParser()
         with self.http.stream("GET", url, headers=_headers(self.target, _UNSET)) as response:
             yield from self._events(run, response, url)
@@ -303,6 +302,11 @@ class RunClient(_Base):
 def _is_json(response: httpx.Response) -> bool:
     content_type: str = response.headers.get("content-type", "")
     return content_type.startswith("application/json")
+
+
+def _legacy_url(target: Target, stream_url: str) -> str:
+    # Older Langflow answered with a URL to open as an EventSource instead of streaming.
+    return stream_url if "://" in stream_url else target.base_url + stream_url
 
 
 class AsyncRunClient(_Base):
@@ -382,6 +386,10 @@ class AsyncRunClient(_Base):
             run.time_to_first_byte = time.perf_counter() - run.started_at
             run.error_body = _decode(await response.aread())
             run.parser.close()
+            legacy = legacy_stream_url(run.error_body) if isinstance(run.error_body, dict) else None
+            if legacy and response.status_code == 200:
+                async for event in self._follow_legacy(run, legacy):
+                    yield event
             return
         async for chunk in response.aiter_bytes():
             now = time.perf_counter()
@@ -394,3 +402,11 @@ class AsyncRunClient(_Base):
         for event in run.parser.close(arrived_at=time.perf_counter()):
             run.events.append(event)
             yield event
+
+    async def _follow_legacy(self, run: StreamedRun, stream_url: str) -> AsyncIterator[StreamEvent]:
+        url = _legacy_url(self.target, stream_url)
+        run.parser = StreamParser()
+        headers = _headers(self.target, _UNSET)
+        async with self.http.stream("GET", url, headers=headers) as response:
+            async for event in self._events(run, response, url):
+                yield event

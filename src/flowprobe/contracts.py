@@ -22,6 +22,7 @@ from referencing.jsonschema import DRAFT202012
 from flowprobe.errors import ContractViolation, FlowprobeError
 
 ID_PREFIX = "https://flowprobe.dev/contracts/"
+REQUEST_CONTRACTS = frozenset({"run-request", "tweaks"})
 NAMES = ("error", "message", "run-request", "run-response", "stream-event", "tweaks")
 
 
@@ -71,8 +72,9 @@ class Violation:
         return f"{self.path}: expected {self.expected}, received {self.received}"
 
     def as_assertion(self) -> ContractViolation:
+        what = "the request" if self.contract in REQUEST_CONTRACTS else "the answer"
         return ContractViolation(
-            f"the answer breaks the {self.contract} contract",
+            f"{what} breaks the {self.contract} contract",
             path=self.path,
             expected=self.expected,
             received=self.received,

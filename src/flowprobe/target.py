@@ -29,7 +29,7 @@ class Target:
     base_url: str
     flow: str
     api_key: str | None = field(default=None, repr=False)
-    auth: str = "x-api-key"
+    auth: str = ""  # empty: bearer for the hosted form, else x-api-key
     langflow_id: str | None = None
 
     def __post_init__(self) -> None:
@@ -44,6 +44,8 @@ class Target:
                 f"flow {self.flow!r} is not a flow id or endpoint name; "
                 "set FLOWPROBE_FLOW or --flowprobe-flow"
             )
+        if not self.auth:
+            object.__setattr__(self, "auth", "bearer" if self.langflow_id else "x-api-key")
         if self.auth not in AUTH_STYLES:
             raise SettingsError(f"auth {self.auth!r} is not one of: {', '.join(AUTH_STYLES)}")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -105,9 +107,8 @@ class Target:
                 f"no target: set {names} (or the --flowprobe-* options), "
                 "or run `flowprobe up` and `source .flowprobe/target.env` for the local Langflow"
             )
-        auth = settings.get("auth") or ("bearer" if settings.get("langflow_id") else "x-api-key")
-        if settings.describe("auth") == "default" and settings.get("langflow_id"):
-            auth = "bearer"
+        explicit = settings.describe("auth") != "default"
+        auth = str(settings.get("auth")) if explicit else ""
         return cls(
             base_url=str(settings.get("base_url")),
             flow=str(settings.get("flow")),
