@@ -36,6 +36,7 @@ SUITE_FIXTURES = frozenset(
 MARKERS = {
     "flowprobe_live": "needs a live target (concurrency, timing): skipped when replaying cassettes",
     "flowprobe_model": "needs a flow with a language model (it streams tokens)",
+    "fuzz": "schemathesis fuzzing of the run endpoint (deselect with -m 'not fuzz')",
 }
 
 
