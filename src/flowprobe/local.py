@@ -398,13 +398,36 @@ def write_target_env(config: LocalConfig, values: dict[str, str]) -> Path:
     return path
 
 
+def answers_runs(config: LocalConfig, timeout: float = 15.0) -> bool:
+    """Whether the running Langflow still runs a flow, not only answers /health.
+
+    Langflow 1.13 on SQLite can wedge under overload: a run cancelled mid-write leaves the
+    database locked, every later call waits 30 s and answers 500, while /health stays 200.
+    """
+    saved = read_target_env(config)
+    flow, key = saved.get("FLOWPROBE_NO_MODEL_FLOW"), saved.get("FLOWPROBE_API_KEY")
+    if not (flow and key):
+        return True  # nothing imported yet: up will import and mint below
+    with contextlib.suppress(httpx.HTTPError):
+        answer = httpx.post(
+            f"{config.base_url}/api/v1/run/{flow}?stream=false",
+            json={"input_value": "flowprobe: still alive?"},
+            headers={"x-api-key": key},
+            timeout=timeout,
+        )
+        return answer.status_code == 200
+    return False
+
+
 def up(config: LocalConfig, progress: Progress) -> dict[str, str]:
     """Start (or reuse) the local target and return the settings a test run needs."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
     (config.state_dir / ".gitignore").write_text("*\n", encoding="utf-8")
-    if running(config):
+    if running(config) and answers_runs(config):
         progress("the local target is already running; reusing it")
     else:
+        if running(config):
+            progress("the running Langflow no longer answers run calls; restarting it")
         stop(config, progress)
         _start_processes(config, ensure_langflow(progress), progress)
     with _session(config.base_url) as client:
