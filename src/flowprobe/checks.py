@@ -28,11 +28,13 @@ def _short(value: Any, limit: int = 160) -> str:
 
 def fail(title: str, *, path: str = "$", expected: str = "", received: Any = "") -> None:
     """Raise a :class:`ContractViolation`."""
+    __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     raise ContractViolation(title, path=path, expected=expected, received=_short(received))
 
 
 def check_status(result: RunResult | StreamedRun, expected: int, promise: str) -> None:
     """The answer's HTTP status is ``expected``."""
+    __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     if result.status != expected:
         body = getattr(result, "text", None) or getattr(result, "error_body", None)
         fail(
@@ -45,6 +47,7 @@ def check_status(result: RunResult | StreamedRun, expected: int, promise: str) -
 
 def check_run_answer(result: RunResult) -> dict[str, Any]:
     """A 200 with a JSON body that obeys the run-response contract; returns the body."""
+    __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     check_status(result, 200, "a run call answers 200")
     if not result.is_json:
         fail("a run call answers JSON", expected="a JSON body", received=result.text)
@@ -86,6 +89,7 @@ def answer_at_sample_paths(body: dict[str, Any]) -> dict[str, Any]:
 
 def check_answer_paths(body: dict[str, Any]) -> str:
     """Every sample's path holds the same non-empty answer; returns it."""
+    __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     found = answer_at_sample_paths(body)
     text = found["results.message.text"]
     for name, value in found.items():
@@ -101,6 +105,7 @@ def check_answer_paths(body: dict[str, Any]) -> str:
 
 def check_stream(run: StreamedRun) -> StreamSummary:
     """A 200 ``text/event-stream`` whose records obey the contract, in order, ending in ``end``."""
+    __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     check_status(run, 200, "a streaming run call answers 200")
     content_type = run.headers.get("content-type", "")
     if not content_type.startswith("text/event-stream"):
@@ -147,6 +152,7 @@ def check_stream(run: StreamedRun) -> StreamSummary:
 
 def check_stream_order(run: StreamedRun) -> None:
     """add_message (user) -> add_message (AI) -> token* -> ... -> end, with end last."""
+    __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     names = [e.event for e in run.events]
     if not names or names[-1] != "end":
         fail("the stream ends with end", path="events", expected="... end", received=names[-5:])
@@ -172,6 +178,7 @@ def check_stream_order(run: StreamedRun) -> None:
 
 def check_tokens_match_end(summary: StreamSummary) -> None:
     """The tokens joined equal the final text carried by ``end``."""
+    __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     if summary.final_text is None:
         fail(
             "end carries the final text",

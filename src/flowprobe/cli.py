@@ -154,7 +154,7 @@ def _target_env(use_local: bool, **options: Any) -> dict[str, str]:
     return env
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @with_ports
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def test(pytest_args: tuple[str, ...], **options: Any) -> None:
@@ -172,7 +172,7 @@ def test(pytest_args: tuple[str, ...], **options: Any) -> None:
     sys.exit(_guard(action))
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @with_ports
 @click.option(
     "--cassette-dir",

@@ -129,5 +129,6 @@ def violations(name: str, instance: Any) -> list[Violation]:
 
 def check(name: str, instance: Any) -> None:
     """Raise :class:`ContractViolation` naming the first broken rule, if any."""
+    __tracebackhide__ = True
     for violation in iter_violations(name, instance):
         raise violation.as_assertion()
