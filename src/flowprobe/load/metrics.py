@@ -63,7 +63,8 @@ def fire_stream_metrics(
     """Every metric of one completed stream; stamps are ``time.perf_counter()`` seconds."""
     end_to_end = (ended_at - started_at) * 1000
     fire(events, END_TO_END, end_to_end)
-    ttft = (token_times[0] - started_at) * 1000 if token_times else float("inf")
+    ttft = (token_times[0] - started_at) * 1000 if token_times else 0.0
+    # A flow with no model streams no tokens: only its end-to-end SLO can apply.
     if ttft <= slo_ttft_ms and end_to_end <= slo_e2e_ms:
         fire(events, WITHIN_SLO, end_to_end)
     if first_byte_at is not None:
