@@ -1,0 +1,81 @@
+"""Fuzzing: schemathesis generates run requests from flowprobe's own contracts (through the
+OpenAPI document in flowprobe.openapi) and checks every answer: no server error, a status and
+body the contracts allow, and, for streams, flowprobe's own stream checks (schemathesis cannot
+read Langflow's frames). Bounded: a fixed number of cases, at most a few calls a second."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from flowprobe import checks, contracts
+from flowprobe.openapi import build_openapi
+from flowprobe.stream import StreamOutcome, parse_all
+from flowprobe.target import Target
+
+MAX_CASES = 30
+MIN_SECONDS_BETWEEN_CALLS = 0.2  # at most 5 calls a second against the target
+
+
+def _check_stream_body(body: bytes) -> None:
+    events, parser = parse_all(body)
+    for index, event in enumerate(events):
+        for violation in contracts.iter_violations(
+            "stream-event", {"event": event.event, "data": event.data}
+        ):
+            checks.fail(
+                f"fuzzed stream record {index} ({event.event}) breaks the contract",
+                path=violation.path,
+                expected=violation.expected,
+                received=violation.received,
+            )
+    if parser.outcome not in (StreamOutcome.COMPLETED, StreamOutcome.ERROR):
+        checks.fail(
+            "a fuzzed stream ends with end or error",
+            path="end of stream",
+            expected="end or error",
+            received=f"{parser.outcome} after {len(events)} events",
+        )
+
+
+@pytest.mark.fuzz
+@pytest.mark.flowprobe_live
+def test_generated_requests_get_contract_answers(
+    flowprobe_target: Target, flowprobe_finding: Callable[[str, str], None]
+) -> None:
+    schema = schemathesis.openapi.from_dict(build_openapi(flowprobe_target))
+    operation = next(iter(schema.get_all_operations())).ok()
+    headers = flowprobe_target.auth_headers()
+    last_call = [0.0]
+
+    @settings(
+        max_examples=MAX_CASES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def run(case: schemathesis.Case) -> None:
+        time.sleep(max(0.0, last_call[0] + MIN_SECONDS_BETWEEN_CALLS - time.monotonic()))
+        last_call[0] = time.monotonic()
+        response = case.call(base_url=flowprobe_target.base_url, headers=headers, timeout=60)
+        if response.status_code >= 500 and "validation error" in response.text:
+            flowprobe_finding("wrong-typed-tweak-500", f"fuzzed body {case.body!r}")
+            return
+        case.validate_response(
+            response,
+            checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
+        )
+        if response.status_code == 200 and case.query.get("stream") in ("true", True):
+            _check_stream_body(response.content)
+
+    run()
