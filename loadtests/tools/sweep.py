@@ -72,6 +72,47 @@ def p95(summary: dict[str, Any], name: str) -> Any:
     return summary["metrics_ms"].get(name, {}).get("p95")
 
 
+def write_outputs(
+    args: argparse.Namespace, steps: list[dict[str, Any]], knee: float | None
+) -> None:
+    """sweep.json (every step's summary) and sweep.png (throughput and latency, knee marked)."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {"scenario": args.scenario, "knee_rate": knee, "steps": steps}
+    (args.out / "sweep.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+    except ImportError:
+        print("no plot: matplotlib is missing; install it with pip install 'flowprobe[plot]'")
+        return
+    rates = [step["rate"] for step in steps]
+    figure, (throughput, latency) = pyplot.subplots(2, 1, sharex=True, figsize=(7, 6))
+    throughput.plot(rates, [s["summary"]["requests_per_s"] for s in steps], "o-", label="calls/s")
+    throughput.plot(rates, [s["summary"]["goodput_per_s"] for s in steps], "s--", label="goodput/s")
+    throughput.set_ylabel("per second")
+    for metric in ("time_to_first_token", "end_to_end"):
+        values = [p95(s["summary"], metric) for s in steps]
+        if any(v is not None for v in values):
+            latency.plot(
+                rates,
+                [v if v is not None else float("nan") for v in values],
+                "o-",
+                label=f"p95 {metric.replace('_', ' ')}",
+            )
+    latency.set_ylabel("ms")
+    latency.set_xlabel("offered load (arrivals/s)")
+    for axes in (throughput, latency):
+        if knee is not None:
+            axes.axvline(knee, color="red", linestyle=":", label=f"knee {knee:g}/s")
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.suptitle(f"flowprobe sweep: {args.scenario}")
+    figure.savefig(args.out / "sweep.png", dpi=100)
+    print(f"wrote {args.out / 'sweep.json'} and {args.out / 'sweep.png'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rates", default="0.5,1,2,3,4", help="arrivals/s, ascending")
@@ -79,6 +120,12 @@ def main() -> int:
     parser.add_argument("--pool", type=int, default=8, help="users available to take slots")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="stream")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/sweep"),
+        help="folder for sweep.json and sweep.png",
+    )
     args = parser.parse_args()
     args.seconds = min(args.seconds, 300)
     rates = [float(r) for r in args.rates.split(",")][:12]
@@ -87,6 +134,7 @@ def main() -> int:
         f"{'errors':>7} {'missed':>7}  verdict"
     )
     knee = None
+    steps: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="flowprobe-sweep-") as folder:
         for rate in rates:
             summary = run_step(rate, args, Path(folder))
@@ -99,9 +147,11 @@ def main() -> int:
                 f"  {'holds' if ok else 'breaks: ' + reasons}",
                 flush=True,
             )
+            steps.append({"rate": rate, "holds": ok, "summary": summary})
             if not ok:
                 break
             knee = (rate, summary)
+    write_outputs(args, steps, knee[0] if knee else None)
     if knee is None:
         print("no knee: the SLOs break at the lowest rate")
         return 1
