@@ -3,6 +3,7 @@ independent client (httpx, one call at a time) on the same endpoint, in one run,
 
     flowprobe up && set -a && . .flowprobe/target.env && set +a
     FLOWPROBE_FLOW=flowprobe-no-model python loadtests/bench/e2e_accuracy.py [--seconds 20]
+    python loadtests/bench/e2e_accuracy.py --fake-delay-ms 100   # a deterministic server
 
 Both take turns against the same target with one caller and the same think time (0.5-1 s), so
 the server sees the same load. Target: the medians agree within 5 %.
@@ -27,12 +28,13 @@ from flowprobe.client import run_body
 from flowprobe.settings import load_settings
 from flowprobe.target import Target
 
-LOCUSTFILE = Path(__file__).resolve().parents[1] / "locustfile.py"
+LOCUSTFILE = Path(__file__).resolve().parent / "bench_locustfile.py"
+FAKE = Path(__file__).resolve().parents[2] / "tests" / "load" / "langflow_fake.py"
 
 
 def locust_median(seconds: int, folder: Path) -> tuple[float, int]:
-    summary = folder / "summary.json"
-    env = dict(os.environ, FLOWPROBE_LOAD_SUMMARY=str(summary), FLOWPROBE_LOAD_WARMUP="1")
+    raw = folder / "raw.json"
+    env = dict(os.environ, FLOWPROBE_BENCH_OUT=str(raw), FLOWPROBE_LOAD_VALIDATE_EVERY="0")
     command = [
         sys.executable,
         "-m",
@@ -49,7 +51,7 @@ def locust_median(seconds: int, folder: Path) -> tuple[float, int]:
         "--only-summary",
         "--loglevel",
         "ERROR",
-        "RunClosedLoop",
+        "PacedRunUser",
     ]
     subprocess.run(
         command,
@@ -59,20 +61,21 @@ def locust_median(seconds: int, folder: Path) -> tuple[float, int]:
         timeout=seconds + 60,
         check=False,
     )
-    report = json.loads(summary.read_text(encoding="utf-8"))
-    end_to_end = report["metrics_ms"].get("end_to_end") or next(iter(report["calls"].values()))
-    return float(end_to_end["p50"]), int(report["requests"])
+    samples = json.loads(raw.read_text(encoding="utf-8"))
+    return float(samples["call_p50_ms"]), int(samples["call_count"])
 
 
 def independent_median(target: Target, seconds: int) -> tuple[float, int]:
     url = target.run_url(stream=False)
+    # The same body the locust user sends: its default input and a session of its own.
+    body = run_body(input_value="hello", session_id=f"flowprobe-bench-{random.getrandbits(32)}")
     samples = []
     with httpx.Client(timeout=60, headers=target.auth_headers()) as client:
-        client.post(url, json=run_body())  # warm-up, as locust's is excluded
+        client.post(url, json=body)  # warm-up: the connection is open before timing
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            answer = client.post(url, json=run_body())
+            answer = client.post(url, json=body)
             samples.append((time.perf_counter() - started) * 1000)
             answer.raise_for_status()
             time.sleep(random.uniform(0.5, 1.0))
@@ -82,11 +85,59 @@ def independent_median(target: Target, seconds: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument(
+        "--fake-delay-ms",
+        type=float,
+        default=None,
+        help="measure against tests/load's fake Langflow with this fixed delay "
+        "(a deterministic server) instead of the configured target",
+    )
     args = parser.parse_args()
+    fake = None
+    if args.fake_delay_ms is not None:
+        fake = subprocess.Popen(
+            [
+                sys.executable,
+                str(FAKE),
+                "--first-token-delay-ms",
+                str(args.fake_delay_ms),
+                "--tokens",
+                "1",
+                "--lifetime",
+                str(5 * args.seconds + 60),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert fake.stdout is not None
+        os.environ.update(
+            FLOWPROBE_BASE_URL=fake.stdout.readline().strip(),
+            FLOWPROBE_FLOW="bench",
+            FLOWPROBE_API_KEY="bench-key",
+        )
+    try:
+        compare(args)
+    finally:
+        if fake is not None:
+            fake.terminate()
+            fake.wait(timeout=10)
+
+
+def compare(args: argparse.Namespace) -> None:
     target = Target.from_settings(load_settings())
-    with tempfile.TemporaryDirectory(prefix="flowprobe-e2e-") as folder:
-        measured, calls = locust_median(args.seconds, Path(folder))
-    independent, samples = independent_median(target, args.seconds)
+    # Two rounds in opposite order, so a server that drifts over the run favours neither side.
+    independent_runs, measured_runs = [], []
+    for _ in range(2):
+        with tempfile.TemporaryDirectory(prefix="flowprobe-e2e-") as folder:
+            measured_runs.append(locust_median(args.seconds // 2, Path(folder)))
+        independent_runs.append(independent_median(target, args.seconds // 2))
+        independent_runs.append(independent_median(target, args.seconds // 2))
+        with tempfile.TemporaryDirectory(prefix="flowprobe-e2e-") as folder:
+            measured_runs.append(locust_median(args.seconds // 2, Path(folder)))
+    measured = statistics.median(m for m, _ in measured_runs)
+    calls = sum(n for _, n in measured_runs)
+    independent = statistics.median(m for m, _ in independent_runs)
+    samples = sum(n for _, n in independent_runs)
     ratio = measured / independent
     print(f"non-streaming end-to-end, p50, {target.describe()}")
     print(f"   {'independent httpx client':28}{independent:>10.1f} ms  ({samples} calls)")

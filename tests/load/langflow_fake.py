@@ -69,6 +69,11 @@ class Handler(BaseHTTPRequestHandler):
         elif "stream=true" in query:
             self._stream(flow)
         else:
+            # As long as the stream would take, so both modes cost the same.
+            settings = self.server
+            time.sleep(
+                settings.first_token_delay + (settings.tokens - 1) * settings.inter_token_delay
+            )
             self._json(200, _result("ok"))
 
     def _json(self, status: int, payload: Any) -> None:
