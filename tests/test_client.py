@@ -111,6 +111,15 @@ def stream_answer(body: bytes, status: int = 200) -> Callable[[httpx.Request], h
 # -- non-streaming, mocked -------------------------------------------------------------------
 
 
+def legacy_answer(request: httpx.Request) -> httpx.Response:
+    """An older Langflow: the run answers with a stream_url, which serves the events."""
+    if request.method == "POST":
+        legacy = run_response("")
+        legacy["outputs"][0]["outputs"][0]["artifacts"] = {"stream_url": "/api/v1/build/x/stream"}
+        return httpx.Response(200, json=legacy)
+    return stream_answer(COMPLETE_STREAM)(request)
+
+
 class TestRun:
     def test_a_json_answer_with_timings_and_answer_text(self) -> None:
         client, recorder = mocked(json_answer)
@@ -300,15 +309,7 @@ class TestStream:
         assert run.events == []
 
     def test_a_legacy_stream_url_is_followed(self) -> None:
-        legacy = run_response("")
-        legacy["outputs"][0]["outputs"][0]["artifacts"] = {"stream_url": "/api/v1/build/x/stream"}
-
-        def answer(request: httpx.Request) -> httpx.Response:
-            if request.method == "POST":
-                return httpx.Response(200, json=legacy)
-            return stream_answer(COMPLETE_STREAM)(request)
-
-        client, recorder = mocked(answer)
+        client, recorder = mocked(legacy_answer)
         run = client.run_stream()
         assert str(recorder.last.url) == "http://langflow.test/api/v1/build/x/stream"
         assert recorder.last.headers["x-api-key"] == KEY
@@ -401,15 +402,7 @@ class TestAsync:
         assert run.events == []
 
     def test_a_legacy_stream_url_is_followed(self) -> None:
-        legacy = run_response("")
-        legacy["outputs"][0]["outputs"][0]["artifacts"] = {"stream_url": "/api/v1/build/x/stream"}
-
-        def answer(request: httpx.Request) -> httpx.Response:
-            if request.method == "POST":
-                return httpx.Response(200, json=legacy)
-            return stream_answer(COMPLETE_STREAM)(request)
-
-        client, recorder = async_mocked(answer)
+        client, recorder = async_mocked(legacy_answer)
         run = asyncio.run(client.run_stream())
         assert str(recorder.last.url) == "http://langflow.test/api/v1/build/x/stream"
         assert run.outcome is StreamOutcome.COMPLETED
