@@ -26,6 +26,8 @@ from typing import Any
 
 import psutil
 
+from flowprobe.load.command import LocustRun
+
 ROOT = Path(__file__).resolve().parents[2]
 FAKE = ROOT / "tests" / "load" / "langflow_fake.py"
 LOCUSTFILE = Path(__file__).resolve().parent / "bench_locustfile.py"
@@ -61,26 +63,14 @@ def run_locust(base_url: str, user: str, users: int, seconds: int, out: Path) ->
         FLOWPROBE_BENCH_OUT=str(out / f"{user}_raw.json"),
     )
     env.pop("FLOWPROBE_LOAD_WORKERS", None)
-    command = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
-        "--headless",
-        "-u",
-        str(users),
-        "-r",
-        str(users),
-        "-t",
-        f"{seconds}s",
-        "--host",
-        base_url,
-        "--only-summary",
-        "--loglevel",
-        "ERROR",
-        user,
-    ]
+    command = LocustRun(
+        locustfiles=[LOCUSTFILE],
+        user_classes=[user],
+        users=users,
+        run_time_s=seconds,
+        host=base_url,
+        loglevel="ERROR",
+    ).command()
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from flowprobe.load.command import LocustRun
+
 LOADTESTS = Path(__file__).resolve().parents[1]
 SCENARIOS = {"stream": ("streaming.py", "StreamOpenLoop"), "run": ("locustfile.py", "RunOpenLoop")}
 
@@ -34,24 +36,13 @@ def run_step(rate: float, args: argparse.Namespace, out: Path) -> dict[str, Any]
         FLOWPROBE_LOAD_SUMMARY=str(summary_path),
         FLOWPROBE_LOAD_WARMUP=str(args.warmup),
     )
-    command = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOADTESTS / locustfile),
-        "--headless",
-        "-u",
-        str(args.pool),
-        "-r",
-        str(args.pool),
-        "-t",
-        f"{args.seconds}s",
-        "--only-summary",
-        "--loglevel",
-        "ERROR",
-        user,
-    ]
+    command = LocustRun(
+        locustfiles=[LOADTESTS / locustfile],
+        user_classes=[user],
+        users=args.pool,
+        run_time_s=args.seconds,
+        loglevel="ERROR",
+    ).command()
     subprocess.run(
         command,
         env=env,

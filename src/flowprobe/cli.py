@@ -18,6 +18,7 @@ import click
 
 from flowprobe import local
 from flowprobe.errors import FlowprobeError
+from flowprobe.load.command import LocustRun
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -333,33 +334,20 @@ def load(
         if check.returncode != 0:
             _say(check.stderr.strip())
             return EXIT_USAGE
-        files = str(loadtests / locustfile) + ("," + str(loadtests / "steps.py") if steps else "")
+        files = [loadtests / locustfile] + ([loadtests / "steps.py"] if steps else [])
         out.mkdir(parents=True, exist_ok=True)
         prefix = out / scenario
-        command = [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            files,
-            "--headless",
-            "-u",
-            str(users),
-            "-r",
-            str(spawn_rate),
-            "-t",
-            f"{run_time}s",
-            "--stop-timeout",
-            "10",
-            "--csv",
-            str(prefix),
-            "--html",
-            f"{prefix}.html",
-            "--only-summary",
-            "--loglevel",
-            "WARNING",
-            user_class,
-        ]
+        command = LocustRun(
+            locustfiles=files,
+            user_classes=[user_class],
+            users=users,
+            spawn_rate=spawn_rate,
+            run_time_s=run_time,
+            stop_timeout_s=10,
+            csv_prefix=prefix,
+            html=f"{prefix}.html",
+            loglevel="WARNING",
+        ).command()
         _say("$ " + " ".join(command))
         steps_total = sum(float(s.split(":")[1]) for s in steps.split(",")) if steps else 0
         code = _run_bounded(

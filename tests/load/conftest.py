@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,12 +18,13 @@ from typing import Any
 
 import pytest
 
+from flowprobe.load.command import LocustRun
+
 if os.environ.get("FLOWPROBE_LOAD_TESTS") != "1":
     collect_ignore_glob = ["test_*.py"]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-LOCUST = [sys.executable, "-m", "locust"]  # the same as langflow_fake.LOCUST
 
 
 @pytest.fixture
@@ -64,20 +64,9 @@ def run_locust(tmp_path: Path) -> Callable[..., tuple[int, list[dict[str, Any]],
     """Run a headless locust for a few seconds; return its exit code, events and summary."""
 
     def run(env: dict[str, str], user: str, seconds: int = 2) -> Any:
-        command = [
-            *LOCUST,
-            "-f",
-            str(HERE / "recording_locustfile.py"),
-            "--headless",
-            "-u",
-            "1",
-            "-r",
-            "1",
-            "-t",
-            f"{seconds}s",
-            "--only-summary",
-            user,
-        ]
+        command = LocustRun(
+            locustfiles=[HERE / "recording_locustfile.py"], user_classes=[user], run_time_s=seconds
+        ).command()
         done = subprocess.run(
             command,
             env=env,

@@ -14,14 +14,12 @@ import argparse
 import contextlib
 import json
 import socket
-import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCUST = [sys.executable, "-m", "locust"]
 
 
 def _record(event: str, data: Any) -> bytes:

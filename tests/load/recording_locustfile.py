@@ -41,3 +41,23 @@ class Streamer(StreamingRunUser):
 
 class Caller(RunUser):
     wait_time = constant(0.05)
+
+
+def _burn(user):
+    """A generator starved of CPU: spin for 1 s in 10 ms slices, yielding to the hub between."""
+    import time
+
+    import gevent
+
+    for _ in range(100):
+        slice_ends = time.perf_counter() + 0.01
+        while time.perf_counter() < slice_ends:
+            pass
+        gevent.sleep(0)
+    return 0
+
+
+class CpuBoundStreamer(StreamingRunUser):
+    """A user whose waits burn the generator's CPU, so the run must be marked invalid."""
+
+    wait_time = _burn

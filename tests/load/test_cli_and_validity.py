@@ -37,23 +37,16 @@ def test_load_command_writes_csv_html_and_summary(load_env, monkeypatch, tmp_pat
 def test_missed_arrivals_make_the_run_invalid(load_env, tmp_path) -> None:
     import subprocess
 
-    from langflow_fake import LOCUST, ROOT
+    from langflow_fake import ROOT
+
+    from flowprobe.load.command import LocustRun
 
     env = load_env("ok", FLOWPROBE_LOAD_ARRIVAL_RATE="200")  # one user cannot keep up
-    command = [
-        *LOCUST,
-        "-f",
-        str(ROOT / "loadtests" / "streaming.py"),
-        "--headless",
-        "-u",
-        "1",
-        "-r",
-        "1",
-        "-t",
-        "2s",
-        "--only-summary",
-        "StreamOpenLoop",
-    ]
+    command = LocustRun(
+        locustfiles=[ROOT / "loadtests" / "streaming.py"],
+        user_classes=["StreamOpenLoop"],
+        run_time_s=2,
+    ).command()
     done = subprocess.run(
         command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=40, check=False
     )
@@ -62,3 +55,19 @@ def test_missed_arrivals_make_the_run_invalid(load_env, tmp_path) -> None:
     assert summary["valid"] is False
     assert summary["arrivals"]["missed_ratio"] > 0.01
     assert any("arrivals were missed" in reason for reason in summary["reasons"])
+
+
+def test_a_generator_short_of_cpu_makes_the_run_invalid(load_env, run_locust) -> None:
+    code, _, summary = run_locust(load_env("ok"), "CpuBoundStreamer", seconds=4)
+    assert code == 1
+    assert summary["valid"] is False
+    assert summary["generator_cpu_percent"]["max"] > 90
+    assert any("load generator CPU reached" in reason for reason in summary["reasons"])
+
+
+def test_a_light_generator_keeps_the_run_valid(load_env, run_locust) -> None:
+    code, _, summary = run_locust(load_env("ok"), "Streamer", seconds=4)
+    assert summary["generator_cpu_percent"]["samples"] >= 2
+    assert summary["generator_cpu_percent"]["max"] < 90
+    assert summary["valid"] is True, summary["reasons"]
+    assert code == 0

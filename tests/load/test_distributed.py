@@ -7,7 +7,9 @@ import json
 import socket
 import subprocess
 
-from langflow_fake import LOCUST, ROOT
+from langflow_fake import ROOT
+
+from flowprobe.load.command import LocustRun
 
 
 def _free_port() -> int:
@@ -18,35 +20,16 @@ def _free_port() -> int:
 
 def test_master_aggregates_metrics_from_two_workers(load_env, tmp_path) -> None:
     env = load_env("ok", FLOWPROBE_LOAD_WORKERS="2")
-    locustfile = str(ROOT / "loadtests" / "streaming.py")
-    port = str(_free_port())
-    prefix = tmp_path / "dist"
+    port = _free_port()
+    run = LocustRun(
+        locustfiles=[ROOT / "loadtests" / "streaming.py"],
+        user_classes=["StreamClosedLoop"],
+        users=2,
+        run_time_s=10,
+        csv_prefix=tmp_path / "dist",
+    )
     master = subprocess.Popen(
-        [
-            *LOCUST,
-            "-f",
-            locustfile,
-            "--master",
-            "--master-bind-host",
-            "127.0.0.1",
-            "--master-bind-port",
-            port,
-            "--headless",
-            "--expect-workers",
-            "2",
-            "--expect-workers-max-wait",
-            "20",
-            "-u",
-            "2",
-            "-r",
-            "2",
-            "-t",
-            "10s",
-            "--csv",
-            str(prefix),
-            "--only-summary",
-            "StreamClosedLoop",
-        ],
+        run.master_command(port=port, workers=2),
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -55,17 +38,7 @@ def test_master_aggregates_metrics_from_two_workers(load_env, tmp_path) -> None:
     )
     workers = [
         subprocess.Popen(
-            [
-                *LOCUST,
-                "-f",
-                locustfile,
-                "--worker",
-                "--master-host",
-                "127.0.0.1",
-                "--master-port",
-                port,
-                "StreamClosedLoop",
-            ],
+            run.worker_command(port=port),
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

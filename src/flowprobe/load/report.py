@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import psutil
 from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import StatsError
 
@@ -56,15 +57,29 @@ def _watch(environment: Any, context: LoadContext) -> None:
         environment.runner.stats.reset_all()
         logger.info("flowprobe: warm-up of %ss over; stats reset", warmup)
     context.measuring_since = time.time()
+    meter = _CpuMeter(environment.runner)
     while True:
         gevent.sleep(CPU_SAMPLE_INTERVAL)
-        context.cpu_samples.append(_generator_cpu(environment.runner))
+        context.cpu_samples.append(meter.sample())
 
 
-def _generator_cpu(runner: Any) -> float:
-    if isinstance(runner, MasterRunner):
-        return max((float(w.cpu_usage) for w in runner.clients.values()), default=0.0)
-    return float(runner.current_cpu_usage)
+class _CpuMeter:
+    """The generator's CPU in percent of one core, every second.
+
+    In one process, this process is measured directly with psutil (locust's own reading is only
+    refreshed every 10 s, which a short run never sees). A master reads what its workers report
+    in their heartbeats, which locust refreshes every 10 s on each worker.
+    """
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+        self.process = psutil.Process()
+        self.process.cpu_percent()  # the first reading only starts the interval
+
+    def sample(self) -> float:
+        if isinstance(self.runner, MasterRunner):
+            return max((float(w.cpu_usage) for w in self.runner.clients.values()), default=0.0)
+        return float(self.process.cpu_percent())
 
 
 def _on_quitting(environment: Any, **_: Any) -> None:
