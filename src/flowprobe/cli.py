@@ -18,7 +18,7 @@ import click
 
 from flowprobe import local
 from flowprobe.errors import FlowprobeError
-from flowprobe.load.command import LocustRun
+from flowprobe.load.launch import LoadPlan, launch
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -208,13 +208,6 @@ def main() -> None:
 
 # -- flowprobe load: a bounded headless locust run in a subprocess (locust is never imported here)
 
-_SCENARIOS = {
-    ("run", False): ("locustfile.py", "RunClosedLoop"),
-    ("run", True): ("locustfile.py", "RunOpenLoop"),
-    ("stream", False): ("streaming.py", "StreamClosedLoop"),
-    ("stream", True): ("streaming.py", "StreamOpenLoop"),
-}
-
 
 def _load_env(target_env: Path | None, settings: dict[str, str | None]) -> dict[str, str]:
     env = dict(os.environ)
@@ -226,46 +219,8 @@ def _load_env(target_env: Path | None, settings: dict[str, str | None]) -> dict[
     return env
 
 
-def _progress_line(stats_csv: Path, elapsed: float) -> str | None:
-    import csv
-
-    try:
-        rows = list(csv.DictReader(stats_csv.read_text(encoding="utf-8").splitlines()))
-    except OSError:
-        return None
-    calls = [r for r in rows if r.get("Type") not in ("METRIC", "ARRIVAL", "")]
-    ttft = next((r for r in rows if r.get("Name") == "time_to_first_token"), None)
-    if not calls:
-        return f"{elapsed:5.0f}s  requests 0 (waiting for the first answers)"
-    shown = f"{elapsed:5.0f}s  requests {calls[0]['Request Count']}  failures "
-    shown += f"{calls[0]['Failure Count']}  req/s {float(calls[0]['Requests/s']):.2f}"
-    if ttft is not None:
-        shown += f"  ttft p50 {ttft['50%']} ms"
-    return shown
-
-
-def _run_bounded(command: list[str], env: dict[str, str], stats_csv: Path, limit: float) -> int:
-    import time
-
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    started = time.monotonic()
-    try:
-        while process.poll() is None:
-            elapsed = time.monotonic() - started
-            if elapsed > limit:
-                _say(f"\nflowprobe load: locust overran its {limit:.0f} s bound; stopping it")
-                process.terminate()
-                process.wait(timeout=15)
-                return EXIT_FAILED
-            line = _progress_line(stats_csv, elapsed)
-            if line:
-                click.echo("\r" + line, nl=False, err=True)
-            time.sleep(1.0)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    click.echo("", err=True)
-    return process.returncode
+def _progress(line: str) -> None:
+    click.echo("\r" + line, nl=False, err=True)
 
 
 @cli.command("load")
@@ -315,8 +270,6 @@ def load(
     """Run a bounded headless locust load test; writes CSV, HTML and a JSON summary in --out."""
 
     def action() -> int:
-        loadtests = Path(__file__).resolve().parents[2] / "loadtests"
-        locustfile, user_class = _SCENARIOS[(scenario, open_loop)]
         settings = {
             "arrival_rate": None if rate is None else str(rate),
             "steps": steps,
@@ -324,36 +277,18 @@ def load(
             "tweaks": tweaks,
             "warmup": None if warmup is None else str(warmup),
         }
-        env = _load_env(target_env, settings)
-        check = subprocess.run(
-            [sys.executable, "-m", "flowprobe.load.preflight"],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if check.returncode != 0:
-            _say(check.stderr.strip())
-            return EXIT_USAGE
-        files = [loadtests / locustfile] + ([loadtests / "steps.py"] if steps else [])
-        out.mkdir(parents=True, exist_ok=True)
-        prefix = out / scenario
-        command = LocustRun(
-            locustfiles=files,
-            user_classes=[user_class],
+        plan = LoadPlan(
+            scenario=scenario,
+            open_loop=open_loop,
             users=users,
             spawn_rate=spawn_rate,
             run_time_s=run_time,
-            stop_timeout_s=10,
-            csv_prefix=prefix,
-            html=f"{prefix}.html",
-            loglevel="WARNING",
-        ).command()
-        _say("$ " + " ".join(command))
-        steps_total = sum(float(s.split(":")[1]) for s in steps.split(",")) if steps else 0
-        code = _run_bounded(
-            command, env, Path(f"{prefix}_stats.csv"), max(run_time, steps_total) + 40
+            steps=steps,
+            out=out,
         )
-        click.echo(f"results: {prefix}_stats.csv, {prefix}.html, {prefix}_summary.json")
+        code = launch(plan, _load_env(target_env, settings), _say, _progress)
+        click.echo("", err=True)
+        click.echo(f"results: {plan.stats_csv}, {plan.html}, {plan.summary}")
         return EXIT_FAILED if code else 0
 
     sys.exit(_guard(action))

@@ -57,17 +57,24 @@ def test_missed_arrivals_make_the_run_invalid(load_env, tmp_path) -> None:
     assert any("arrivals were missed" in reason for reason in summary["reasons"])
 
 
+# The limit is lowered from 90 % so that a busy shared machine, which may not give a spinning
+# generator a whole core, still shows the spinning one over it and the light one under it.
+CPU_LIMIT = "50"
+
+
 def test_a_generator_short_of_cpu_makes_the_run_invalid(load_env, run_locust) -> None:
-    code, _, summary = run_locust(load_env("ok"), "CpuBoundStreamer", seconds=4)
+    env = load_env("ok", FLOWPROBE_LOAD_MAX_CPU_PERCENT=CPU_LIMIT)
+    code, _, summary = run_locust(env, "CpuBoundStreamer", seconds=4)
     assert code == 1
     assert summary["valid"] is False
-    assert summary["generator_cpu_percent"]["max"] > 90
+    assert summary["generator_cpu_percent"]["max"] > float(CPU_LIMIT)
     assert any("load generator CPU reached" in reason for reason in summary["reasons"])
 
 
 def test_a_light_generator_keeps_the_run_valid(load_env, run_locust) -> None:
-    code, _, summary = run_locust(load_env("ok"), "Streamer", seconds=4)
+    env = load_env("ok", FLOWPROBE_LOAD_MAX_CPU_PERCENT=CPU_LIMIT)
+    code, _, summary = run_locust(env, "Streamer", seconds=4)
     assert summary["generator_cpu_percent"]["samples"] >= 2
-    assert summary["generator_cpu_percent"]["max"] < 90
+    assert summary["generator_cpu_percent"]["max"] < float(CPU_LIMIT)
     assert summary["valid"] is True, summary["reasons"]
     assert code == 0

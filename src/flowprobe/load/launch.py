@@ -1,0 +1,136 @@
+"""Start one bounded headless load run in a locust subprocess and watch it to its end.
+
+Used by ``flowprobe load`` and ``flowprobe check``. Settings travel to locust as
+``FLOWPROBE_*`` environment variables and are checked by :mod:`flowprobe.load.preflight`
+before locust starts; this module never imports locust.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowprobe.errors import SettingsError
+from flowprobe.load.command import LocustRun
+
+LOADTESTS = Path(__file__).resolve().parents[3] / "loadtests"
+SCENARIOS = {
+    ("run", False): ("locustfile.py", "RunClosedLoop"),
+    ("run", True): ("locustfile.py", "RunOpenLoop"),
+    ("stream", False): ("streaming.py", "StreamClosedLoop"),
+    ("stream", True): ("streaming.py", "StreamOpenLoop"),
+}
+OVERRUN_GRACE_S = 40.0  # locust's own start-up, stop timeout and report writing
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadPlan:
+    """What to run: the scenario, its shape and where its outputs go."""
+
+    scenario: str = "stream"
+    open_loop: bool = False
+    users: int = 2
+    spawn_rate: float = 2.0
+    run_time_s: int = 20
+    steps: str | None = None
+    out: Path = Path(".flowprobe/load")
+
+    @property
+    def prefix(self) -> Path:
+        return self.out / self.scenario
+
+    @property
+    def summary(self) -> Path:
+        return Path(f"{self.prefix}_summary.json")
+
+    @property
+    def html(self) -> Path:
+        return Path(f"{self.prefix}.html")
+
+    @property
+    def stats_csv(self) -> Path:
+        return Path(f"{self.prefix}_stats.csv")
+
+    def bound_s(self) -> float:
+        """How long locust may take in all before it is stopped."""
+        steps_total = (
+            sum(float(s.split(":")[1]) for s in self.steps.split(",")) if self.steps else 0
+        )
+        return max(self.run_time_s, steps_total) + OVERRUN_GRACE_S
+
+    def command(self) -> list[str]:
+        locustfile, user_class = SCENARIOS[(self.scenario, self.open_loop)]
+        files = [LOADTESTS / locustfile] + ([LOADTESTS / "steps.py"] if self.steps else [])
+        return LocustRun(
+            locustfiles=files,
+            user_classes=[user_class],
+            users=self.users,
+            spawn_rate=self.spawn_rate,
+            run_time_s=self.run_time_s,
+            stop_timeout_s=10,
+            csv_prefix=self.prefix,
+            html=self.html,
+            loglevel="WARNING",
+        ).command()
+
+
+def preflight(env: Mapping[str, str]) -> None:
+    """Refuse bad load settings before anything starts (:class:`SettingsError`)."""
+    check = subprocess.run(
+        [sys.executable, "-m", "flowprobe.load.preflight"],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check.returncode != 0:
+        raise SettingsError(check.stderr.strip().removeprefix("flowprobe load: bad settings: "))
+
+
+def launch(plan: LoadPlan, env: Mapping[str, str], say: Say, progress: Say) -> int:
+    """Run ``plan`` to its end (or its bound); locust's exit code, 1 if it overran."""
+    preflight(env)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    command = plan.command()
+    say("$ " + " ".join(command))
+    process = subprocess.Popen(command, env=dict(env), stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    try:
+        while process.poll() is None:
+            elapsed = time.monotonic() - started
+            if elapsed > plan.bound_s():
+                say(f"locust overran its {plan.bound_s():.0f} s bound; stopping it")
+                process.terminate()
+                process.wait(timeout=15)
+                return 1
+            line = progress_line(plan.stats_csv, elapsed)
+            if line:
+                progress(line)
+            time.sleep(1.0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode
+
+
+def progress_line(stats_csv: Path, elapsed: float) -> str | None:
+    """One line on the run so far, from locust's live CSV."""
+    try:
+        rows = list(csv.DictReader(stats_csv.read_text(encoding="utf-8").splitlines()))
+    except OSError:
+        return None
+    calls = [r for r in rows if r.get("Type") not in ("METRIC", "ARRIVAL", "")]
+    ttft = next((r for r in rows if r.get("Name") == "time_to_first_token"), None)
+    if not calls:
+        return f"{elapsed:5.0f}s  requests 0 (waiting for the first answers)"
+    shown = f"{elapsed:5.0f}s  requests {calls[0]['Request Count']}  failures "
+    shown += f"{calls[0]['Failure Count']}  req/s {float(calls[0]['Requests/s']):.2f}"
+    if ttft is not None:
+        shown += f"  ttft p50 {ttft['50%']} ms"
+    return shown
