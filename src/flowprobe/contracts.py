@@ -23,7 +23,15 @@ from flowprobe.errors import ContractViolation, FlowprobeError
 
 ID_PREFIX = "https://flowprobe.dev/contracts/"
 REQUEST_CONTRACTS = frozenset({"run-request", "tweaks"})
-NAMES = ("error", "message", "run-request", "run-response", "stream-event", "tweaks")
+NAMES = (
+    "error",
+    "message",
+    "run-request",
+    "run-response",
+    "stream-event",
+    "tweaks",
+    "upload-response",
+)
 
 
 def contracts_dir() -> Path:
