@@ -147,7 +147,7 @@ def find_flow(client: RunClient, flow: str) -> FlowFacts:
     with contextlib.suppress(ValueError):
         return read_flow(client, str(uuid.UUID(flow)))
     url = client.target.api_url("flows/")
-    params = {"header_flows": "true", "get_all": "true"}
+    params = {"header_flows": "true", "get_all": "true", "remove_example_flows": "true"}
     response = client.http.get(url, params=params, headers=client.target.auth_headers())
     if response.status_code != 200:
         raise TargetError(f"GET {url} answered HTTP {response.status_code}; cannot find {flow!r}")
