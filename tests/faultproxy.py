@@ -331,6 +331,21 @@ async def dropped_token(request: Request, forward: Forward, state: ProxyState) -
 
 
 @fault
+async def renamed_sender(request: Request, forward: Forward, state: ProxyState) -> Answer:
+    """A run answer's ``results.message.sender_name`` is changed (the contract still holds)."""
+    answer = await forward(request)
+    if not (request.is_run and answer.status == 200 and answer.is_json):
+        return answer
+    body = json.loads(await answer.read())
+    for run_output in body.get("outputs") or []:
+        for result in run_output.get("outputs") or []:
+            message = (result.get("results") or {}).get("message")
+            if isinstance(message, dict):
+                message["sender_name"] = "flowprobe fault proxy"
+    return answer.with_body(json.dumps(body).encode())
+
+
+@fault
 async def upload_without_path(request: Request, forward: Forward, state: ProxyState) -> Answer:
     """An accepted upload's answer loses its ``file_path``."""
     answer = await forward(request)

@@ -118,6 +118,15 @@ CASES = (
         {TOKENS_JOINED: "the tokens joined equal the final text"},
     ),
     Case(
+        "renamed-sender",
+        "answers_as_the_api_does",
+        {
+            "suites/test_local_runtime.py::test_the_local_runtime_answers_as_the_api_does": (
+                "the local runtime and the API agree on what clients read"
+            )
+        },
+    ),
+    Case(
         "upload-without-path",
         "reaches_the_answer",
         {
@@ -182,7 +191,9 @@ def _proxy(live: Settings, fault: str) -> FaultProxy:
 def _run_suites(
     live: Settings, proxy: FaultProxy, files: list[str], select: str, root: Path
 ) -> SuiteRun:
+    # The stub's URL is no setting of the suites, but the local runtime's flow file needs it.
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWPROBE_")}
+    env.update({k: v for k, v in os.environ.items() if k == "FLOWPROBE_STUB_URL"})
     env.update({f"FLOWPROBE_{n.upper()}": str(v) for n, v in live.values.items() if v is not None})
     # A wide terminal keeps each summary line whole, failure title included.
     env.update(FLOWPROBE_BASE_URL=proxy.url, FLOWPROBE_MODE="live", COLUMNS="1000")
