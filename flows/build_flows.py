@@ -9,8 +9,10 @@ Basic Prompting is Langflow's starter project of that name (Chat Input -> model,
 model's system message, model -> Chat Output, with the starter's own prompt template), with the
 OpenAI model component in place of the generic Language Model, since only the OpenAI component
 takes a base URL: it points at flowprobe's stub LLM. The no-model flow (Chat Input -> Prompt ->
-Chat Output) measures Langflow's own overhead. Component ids are made stable so that tweaks
-and cassettes keep matching.
+Chat Output) measures Langflow's own overhead. The read-file flow (Chat Input and Read File ->
+Prompt -> Chat Output) shows an uploaded file's text in its answer: a caller uploads the file
+and names it in a ``path`` tweak of the Read File component. Component ids are made stable so
+that tweaks and cassettes keep matching.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 from pathlib import Path
 
 import langflow
+from lfx.components.files_and_knowledge import FileComponent
 from lfx.components.input_output import ChatInput, ChatOutput
 from lfx.components.models_and_agents import PromptComponent
 from lfx.graph import Graph
@@ -71,11 +74,25 @@ def no_model() -> Graph:
     return Graph(start=chat_input, end=chat_output)
 
 
+def read_file() -> Graph:
+    chat_input = ChatInput()
+    read = FileComponent()
+    prompt = PromptComponent()
+    prompt.set(
+        template="flowprobe read-file flow. You said: {user_input}\nThe file says: {file_text}",
+        user_input=chat_input.message_response,
+        file_text=read.load_files_message,
+    )
+    chat_output = ChatOutput()
+    chat_output.set(input_value=prompt.build_prompt)
+    return Graph(start=chat_input, end=chat_output)
+
+
 def stable_ids(flow: dict, suffix: str) -> dict:
     text = json.dumps(flow)
     for index, node in enumerate(flow["data"]["nodes"]):
         old = node["id"]
-        new = f"{old.rsplit('-', 1)[0]}-{suffix}{index}"
+        new = f"{old.split('-', 1)[0]}-{suffix}{index}"  # random ids may hold a dash
         text = text.replace(old, new)
     return json.loads(text)
 
@@ -103,4 +120,11 @@ if __name__ == "__main__":
         name="flowprobe no model",
         endpoint="flowprobe-no-model",
         description="Chat Input -> Prompt -> Chat Output: Langflow's overhead alone.",
+    )
+    write(
+        read_file(),
+        flow_id="5f0c5e1e-f10b-4000-8000-000000000003",
+        name="flowprobe read file",
+        endpoint="flowprobe-read-file",
+        description="Chat Input and Read File -> Prompt -> Chat Output: an upload's text.",
     )

@@ -67,6 +67,10 @@ class Request:
         return self.method == "POST" and "/api/v1/run/" in urlsplit(self.target).path
 
     @property
+    def is_upload(self) -> bool:
+        return self.method == "POST" and "/upload/" in urlsplit(self.target).path
+
+    @property
     def streaming(self) -> bool:
         return parse_qs(urlsplit(self.target).query).get("stream") == ["true"]
 
@@ -324,6 +328,63 @@ async def dropped_token(request: Request, forward: Forward, state: ProxyState) -
             yield record
 
     return _rewrite_stream(await forward(request), drop)
+
+
+@fault
+async def renamed_sender(request: Request, forward: Forward, state: ProxyState) -> Answer:
+    """A run answer's ``results.message.sender_name`` is changed (the contract still holds)."""
+    answer = await forward(request)
+    if not (request.is_run and answer.status == 200 and answer.is_json):
+        return answer
+    body = json.loads(await answer.read())
+    for run_output in body.get("outputs") or []:
+        for result in run_output.get("outputs") or []:
+            message = (result.get("results") or {}).get("message")
+            if isinstance(message, dict):
+                message["sender_name"] = "flowprobe fault proxy"
+    return answer.with_body(json.dumps(body).encode())
+
+
+@fault
+async def upload_without_path(request: Request, forward: Forward, state: ProxyState) -> Answer:
+    """An accepted upload's answer loses its ``file_path``."""
+    answer = await forward(request)
+    if not (request.is_upload and answer.status == 201 and answer.is_json):
+        return answer
+    body = json.loads(await answer.read())
+    body.pop("file_path", None)
+    return answer.with_body(json.dumps(body).encode())
+
+
+def _emptied_file(body: bytes, content_type: str) -> bytes:
+    """A multipart body whose file parts hold nothing."""
+    boundary = content_type.partition("boundary=")[2].strip('"').encode()
+    if not boundary:
+        return body
+    parts = body.split(b"--" + boundary)
+    for index, part in enumerate(parts):
+        head, separator, _content = part.partition(b"\r\n\r\n")
+        if separator and b"filename=" in head:
+            parts[index] = head + separator + b"\r\n"
+    return (b"--" + boundary).join(parts)
+
+
+@fault
+async def emptied_upload(request: Request, forward: Forward, state: ProxyState) -> Answer:
+    """An uploaded file reaches the server empty, as if the proxy lost its content."""
+    if request.is_upload:
+        emptied = _emptied_file(request.body, request.header("content-type") or "")
+        request = replace(request, body=emptied)
+    return await forward(request)
+
+
+@fault
+async def upload_refusal_as_500(request: Request, forward: Forward, state: ProxyState) -> Answer:
+    """A refused upload (any 4xx) is answered as a 500, body unchanged."""
+    answer = await forward(request)
+    if request.is_upload and 400 <= answer.status < 500:
+        return replace(answer, status=500, reason="Internal Server Error")
+    return answer
 
 
 # --- HTTP/1.1 on asyncio streams --------------------------------------------------------------

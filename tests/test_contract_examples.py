@@ -60,3 +60,19 @@ def test_every_contract_has_valid_and_invalid_examples(name: str) -> None:
 def test_examples_are_only_for_known_contracts() -> None:
     folders = {path.name for path in EXAMPLES.iterdir() if path.is_dir()}
     assert folders <= set(contracts.NAMES), f"unknown contracts: {folders - set(contracts.NAMES)}"
+
+
+def test_the_paths_clients_read_are_listed_from_the_contract() -> None:
+    paths = contracts.read_by_clients("run-response")
+    assert "$.outputs[0].outputs[0].results.message.text" in paths  # through message.json
+    assert "$.outputs[0].outputs[0].messages[0].message" in paths
+    assert "$.outputs[0].outputs[0].results.message.flow_id" not in paths
+    assert contracts.read_by_clients("upload-response") == ["$.file_path"]
+
+
+def test_value_at_reads_a_json_path() -> None:
+    example = read(EXAMPLES / "run-response" / "valid" / "no-model-chat-by-name.json")
+    text = contracts.value_at(example, "$.outputs[0].outputs[0].results.message.text")
+    assert text == example["outputs"][0]["outputs"][0]["results"]["message"]["text"]
+    with pytest.raises(LookupError, match="nothing at 3"):
+        contracts.value_at(example, "$.outputs[3]")

@@ -82,8 +82,9 @@ def test_stop_ends_the_stub_it_started(tmp_path: Path) -> None:
 def test_reference_flows_point_at_the_stub(tmp_path: Path) -> None:
     flows = local.reference_flows("http://127.0.0.1:9999/v1")
     assert [f["endpoint_name"] for f in flows] == [
-        "flowprobe-basic-prompting",
-        "flowprobe-no-model",
+        local.MAIN_FLOW,
+        local.NO_MODEL_FLOW,
+        local.FILE_FLOW,
     ]
     text = json.dumps(flows)
     assert "http://127.0.0.1:9999/v1" in text

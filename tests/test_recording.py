@@ -21,12 +21,14 @@ from flowprobe.recording import (
     find_secrets,
     register,
     scrub_body,
+    scrub_request,
     scrub_response,
     scrub_value,
     vcr_settings,
     write_replay_target,
 )
 from flowprobe.target import Target
+from flowprobe.upload import upload_file
 
 SECRET = "sk-recording-secret-0123456789abcdef"
 LANGFLOW_KEY = "lf-key-never-in-a-cassette-42"
@@ -135,6 +137,31 @@ class TestBodyMatcher:
         body_matcher(vcr_request(b"{broken"), vcr_request(b"{broken"))
         with pytest.raises(AssertionError):
             body_matcher(vcr_request(b"{broken"), vcr_request(b"{broke"))
+
+
+def multipart(boundary: str, content: str) -> Request:
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+        f"{content}\r\n--{boundary}--\r\n"
+    ).encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    return Request("POST", "http://127.0.0.1:7860/api/v1/files/upload/f", body, headers)
+
+
+class TestMultipartBodies:
+    def test_uploads_match_whatever_their_boundaries(self) -> None:
+        body_matcher(multipart("a1b2c3d4", "the nonce"), multipart("e5f6a7b8", "the nonce"))
+
+    def test_uploads_of_different_files_do_not_match(self) -> None:
+        with pytest.raises(AssertionError):
+            body_matcher(multipart("a1b2c3d4", "the nonce"), multipart("a1b2c3d4", "another"))
+
+    def test_a_key_inside_an_uploaded_file_is_scrubbed(self) -> None:
+        recorded = scrub_request(multipart("a1b2c3d4", f"key {SECRET}"))
+        assert SECRET.encode() not in recorded.body
+        body_matcher(recorded, multipart("e5f6a7b8", f"key {SECRET}"))
 
 
 class TestVcrSettings:
@@ -261,6 +288,21 @@ class TestCassette:
             pytest.raises(CannotOverwriteExistingCassetteException),
         ):
             call(client, run_body(input_value="something else"))
+
+    def test_an_upload_records_and_replays(self, server: _Server, tmp_path: Path) -> None:
+        content = f"flowprobe upload {SECRET}".encode()
+        with (
+            recorder().use_cassette("upload.yaml", **vcr_settings(tmp_path, "once")),
+            RunClient(target(server)) as client,
+        ):
+            assert upload_file(client, "f", "a.txt", content).status == 200
+        assert SECRET not in (tmp_path / "upload.yaml").read_text(encoding="utf-8")
+        with (
+            recorder().use_cassette("upload.yaml", **vcr_settings(tmp_path, "none")),
+            RunClient(target(server)) as client,
+        ):
+            assert upload_file(client, "f", "a.txt", content).status == 200
+        assert len(server.received) == 1  # the replay never reached the server
 
     @pytest.mark.parametrize("content", [b'{"input_value": "flowprobe', b"42", b'"text"'])
     def test_bodies_that_are_not_json_objects_record_and_replay(

@@ -44,6 +44,8 @@ STREAMING = "suites/test_streaming.py::"
 IN_ORDER = f"{STREAMING}test_stream_records_come_in_order"
 TOKENS_JOINED = f"{STREAMING}test_tokens_joined_equal_the_final_text"
 TWEAKS = "suites/test_tweaks.py::"
+UPLOAD = "suites/test_upload.py::"
+UPLOAD_READ = f"{UPLOAD}test_an_uploaded_file_reaches_the_answer["
 CASES = (
     Case(
         "leaked-tweak",
@@ -115,6 +117,40 @@ CASES = (
         "tokens_joined",
         {TOKENS_JOINED: "the tokens joined equal the final text"},
     ),
+    Case(
+        "renamed-sender",
+        "answers_as_the_api_does",
+        {
+            "suites/test_local_runtime.py::test_the_local_runtime_answers_as_the_api_does": (
+                "the local runtime and the API agree on what clients read"
+            )
+        },
+    ),
+    Case(
+        "upload-without-path",
+        "reaches_the_answer",
+        {
+            UPLOAD_READ: "the answer breaks the upload-response contract",
+            f"{UPLOAD}test_the_deprecated_upload_reaches_the_answer": (
+                "the answer breaks the upload-response contract"
+            ),
+        },
+    ),
+    Case(
+        "emptied-upload",
+        "uploaded_file_reaches",
+        {UPLOAD_READ: "the uploaded file's text reaches the answer"},
+    ),
+    Case(
+        "upload-refusal-as-500",
+        "unknown_flow_is_404 or oversized or by_endpoint_name or without_a_key_is_refused",
+        {
+            f"{UPLOAD}test_an_upload_for_an_unknown_flow_is_404[": "unknown flow answers 404",
+            f"{UPLOAD}test_an_oversized_file_is_refused_with_413": "limit answers 413",
+            f"{UPLOAD}test_an_upload_by_endpoint_name_is_422[": "by UUID, else 422",
+            f"{UPLOAD}test_an_upload_without_a_key_is_refused": "without a key is refused",
+        },
+    ),
 )
 
 
@@ -155,7 +191,9 @@ def _proxy(live: Settings, fault: str) -> FaultProxy:
 def _run_suites(
     live: Settings, proxy: FaultProxy, files: list[str], select: str, root: Path
 ) -> SuiteRun:
+    # The stub's URL is no setting of the suites, but the local runtime's flow file needs it.
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWPROBE_")}
+    env.update({k: v for k, v in os.environ.items() if k == "FLOWPROBE_STUB_URL"})
     env.update({f"FLOWPROBE_{n.upper()}": str(v) for n, v in live.values.items() if v is not None})
     # A wide terminal keeps each summary line whole, failure title included.
     env.update(FLOWPROBE_BASE_URL=proxy.url, FLOWPROBE_MODE="live", COLUMNS="1000")

@@ -99,7 +99,8 @@ def up(**options: Any) -> None:
         env_file = local.target_env_file(config)
         click.echo(
             f"local Langflow ready at {values['FLOWPROBE_BASE_URL']}, "
-            f"flows {values['FLOWPROBE_FLOW']} and {values['FLOWPROBE_NO_MODEL_FLOW']}"
+            f"flows {values['FLOWPROBE_FLOW']}, {values['FLOWPROBE_NO_MODEL_FLOW']} "
+            f"and {values['FLOWPROBE_FILE_FLOW']}"
         )
         click.echo(f"settings written to {env_file}; use them with:\n  source {env_file}")
         return 0

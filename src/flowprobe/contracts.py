@@ -8,6 +8,7 @@ registered by its ``$id``. A ``$ref`` that points outside the registry fails wit
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -23,7 +24,15 @@ from flowprobe.errors import ContractViolation, FlowprobeError
 
 ID_PREFIX = "https://flowprobe.dev/contracts/"
 REQUEST_CONTRACTS = frozenset({"run-request", "tweaks"})
-NAMES = ("error", "message", "run-request", "run-response", "stream-event", "tweaks")
+NAMES = (
+    "error",
+    "message",
+    "run-request",
+    "run-response",
+    "stream-event",
+    "tweaks",
+    "upload-response",
+)
 
 
 def contracts_dir() -> Path:
@@ -132,3 +141,41 @@ def check(name: str, instance: Any) -> None:
     __tracebackhide__ = True
     for violation in iter_violations(name, instance):
         raise violation.as_assertion()
+
+
+def read_by_clients(name: str) -> list[str]:
+    """JSON paths of every field contract ``name`` marks ``x-read-by-clients`` (arrays at [0])."""
+    found: list[str] = []
+    resolver = registry().resolver(f"{ID_PREFIX}{name}.json")
+    _collect_read_paths(schema(name), "$", resolver, found)
+    return list(dict.fromkeys(found))
+
+
+def _collect_read_paths(node: Any, path: str, resolver: Any, found: list[str]) -> None:
+    if not isinstance(node, dict) or path.count(".") > 12:  # no contract nests deeper
+        return
+    if "$ref" in node:
+        resolved = resolver.lookup(node["$ref"])
+        _collect_read_paths(resolved.contents, path, resolved.resolver, found)
+    if node.get("x-read-by-clients"):
+        found.append(path)
+    for key, child in (node.get("properties") or {}).items():
+        _collect_read_paths(child, f"{path}.{key}", resolver, found)
+    _collect_read_paths(node.get("items"), f"{path}[0]", resolver, found)
+    alternatives = [*node.get("allOf", ()), *node.get("anyOf", ()), *node.get("oneOf", ())]
+    for child in [*alternatives, node.get("then"), node.get("else")]:
+        _collect_read_paths(child, path, resolver, found)
+
+
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def value_at(instance: Any, path: str) -> Any:
+    """The value at ``$.a[0].b`` in ``instance``; raises LookupError when it is not there."""
+    value = instance
+    for key, index in _STEP.findall(path.removeprefix("$")):
+        try:
+            value = value[int(index)] if index else value[key]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise LookupError(f"{path}: nothing at {key or index}") from exc
+    return value

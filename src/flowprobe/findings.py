@@ -25,6 +25,12 @@ FINDINGS = {
     "non-object-body-accepted": "a JSON body that is not an object answers 200 (runs defaults)",
     "unknown-output-component-empty": "an unknown output_component answers 200 with no outputs",
     "traceback-in-error-event": "an error event carries a server traceback",
+    "messages-newlines-rewritten": "messages[0].message rewrites an answer's newlines for "
+    "markdown (one becomes two), so it differs from results.message.text",
+    "empty-upload-accepted": "an empty file is accepted for upload with 201, not refused",
+    "deprecated-upload-path-unreadable": "the deprecated upload endpoint (which "
+    "langflow.load.upload_file calls) answers an absolute server path that the flow's Read "
+    "File component refuses to read",
 }
 
 

@@ -8,6 +8,8 @@ language model sits in it (only then do tokens stream).
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +64,11 @@ class FlowFacts:
         return None
 
     @property
+    def file_reader(self) -> Component | None:
+        """A component that reads the files named in its ``path`` field (Read File)."""
+        return self.first(type_contains="File", has_field="path")
+
+    @property
     def streams_tokens(self) -> bool:
         return self.model is not None
 
@@ -110,6 +117,11 @@ def learn_flow(client: RunClient) -> FlowFacts:
     )
     if not flow_id:
         raise TargetError("the run answer names no flow_id; set FLOWPROBE_FLOW to the flow's UUID")
+    return read_flow(client, str(flow_id))
+
+
+def read_flow(client: RunClient, flow_id: str) -> FlowFacts:
+    """The flow with UUID ``flow_id``, read from ``GET /api/v1/flows/{flow_id}``."""
     url = client.target.api_url(f"flows/{flow_id}")
     response = client.http.get(url, headers=client.target.auth_headers())
     if response.status_code != 200:
@@ -119,8 +131,27 @@ def learn_flow(client: RunClient) -> FlowFacts:
         )
     flow = response.json()
     return FlowFacts(
-        flow_id=str(flow_id),
+        flow_id=flow_id,
         endpoint_name=flow.get("endpoint_name"),
         name=str(flow.get("name", "")),
         components=_components(flow),
     )
+
+
+def find_flow(client: RunClient, flow: str) -> FlowFacts:
+    """The flow named by its UUID or endpoint name, found without running it.
+
+    A flow that reads an uploaded file cannot answer a plain run call, so its UUID (which the
+    upload endpoints need) comes from the flow listing instead of a run answer.
+    """
+    with contextlib.suppress(ValueError):
+        return read_flow(client, str(uuid.UUID(flow)))
+    url = client.target.api_url("flows/")
+    params = {"header_flows": "true", "get_all": "true", "remove_example_flows": "true"}
+    response = client.http.get(url, params=params, headers=client.target.auth_headers())
+    if response.status_code != 200:
+        raise TargetError(f"GET {url} answered HTTP {response.status_code}; cannot find {flow!r}")
+    for header in response.json():
+        if isinstance(header, dict) and header.get("endpoint_name") == flow:
+            return read_flow(client, str(header["id"]))
+    raise TargetError(f"the target has no flow with the endpoint name {flow!r}")

@@ -31,6 +31,11 @@ from flowprobe.errors import FlowprobeError
 LANGFLOW_VERSION = "1.13.0"
 STATE_DIR = Path(".flowprobe")
 FLOWS_STUB_URL = "http://127.0.0.1:7861/v1"  # what the committed flow files point at
+MAX_FILE_SIZE_UPLOAD_MB = 1
+# The reference flows, by endpoint name (files in flows/ are imported in name order).
+MAIN_FLOW = "flowprobe-basic-prompting"
+NO_MODEL_FLOW = "flowprobe-no-model"
+FILE_FLOW = "flowprobe-read-file"
 Progress = Callable[[str], None]
 
 
@@ -165,6 +170,8 @@ def langflow_environment(config: LocalConfig) -> dict[str, str]:
         "LANGFLOW_STORE": "false",
         "LANGFLOW_MCP_COMPOSER_ENABLED": "false",
         "LANGFLOW_WORKERS": "1",
+        # in MB, Langflow's smallest: the upload suite's oversized file stays quick to send
+        "LANGFLOW_MAX_FILE_SIZE_UPLOAD": str(MAX_FILE_SIZE_UPLOAD_MB),
         "DO_NOT_TRACK": "true",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     }
@@ -431,13 +438,17 @@ def up(config: LocalConfig, progress: Progress) -> dict[str, str]:
         stop(config, progress)
         _start_processes(config, ensure_langflow(progress), progress)
     with _session(config.base_url) as client:
-        flows = import_flows(client, config.stub_url)
-        key = _api_key(client, config, flows[0]["id"])
+        flows = {flow["endpoint_name"]: flow for flow in import_flows(client, config.stub_url)}
+        missing = sorted({MAIN_FLOW, NO_MODEL_FLOW, FILE_FLOW} - set(flows))
+        if missing:
+            raise FlowprobeError(f"flowprobe's reference flows lack {missing}; reinstall it")
+        key = _api_key(client, config, flows[MAIN_FLOW]["id"])
     values = {
         "FLOWPROBE_BASE_URL": config.base_url,
-        "FLOWPROBE_FLOW": str(flows[0]["endpoint_name"]),
+        "FLOWPROBE_FLOW": MAIN_FLOW,
         "FLOWPROBE_API_KEY": key,
-        "FLOWPROBE_NO_MODEL_FLOW": str(flows[1]["endpoint_name"]),
+        "FLOWPROBE_NO_MODEL_FLOW": NO_MODEL_FLOW,
+        "FLOWPROBE_FILE_FLOW": FILE_FLOW,
         "FLOWPROBE_STUB_URL": config.stub_url,
     }
     write_target_env(config, values)

@@ -21,7 +21,7 @@ from flowprobe import contracts
 from flowprobe.client import AsyncRunClient, Deadlines, RunClient
 from flowprobe.errors import FlowprobeError, SettingsError
 from flowprobe.findings import FINDINGS, Finding, load_baseline
-from flowprobe.flowfacts import FlowFacts, learn_flow
+from flowprobe.flowfacts import FlowFacts, find_flow, learn_flow
 from flowprobe.recording import register, vcr_settings
 from flowprobe.settings import SETTINGS, Settings, load_settings
 from flowprobe.target import Target
@@ -31,7 +31,10 @@ FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 BASELINE_KEY = pytest.StashKey[dict[str, str]]()
 REPLAY_TARGET_FILE = "target.json"
 SUITE_FIXTURES = frozenset(
-    {"flowprobe_target", "flowprobe_client", "flowprobe_async_client", "flowprobe_flow"}
+    {
+        *("flowprobe_target", "flowprobe_client", "flowprobe_async_client"),
+        *("flowprobe_flow", "flowprobe_file_flow"),
+    }
 )
 MARKERS = {
     "flowprobe_live": "needs a live target (concurrency, timing): skipped when replaying cassettes",
@@ -135,6 +138,17 @@ def _resolve_target(config: pytest.Config) -> Target:
     return Target(base_url=data["base_url"], flow=data["flow"], api_key="replayed-key")
 
 
+def _file_flow_name(config: pytest.Config) -> str | None:
+    settings = settings_of(config)
+    if settings.get("file_flow") or settings.get("mode") != "replay":
+        return str(settings.get("file_flow") or "") or None
+    recorded = cassette_dir(config) / REPLAY_TARGET_FILE
+    if not recorded.is_file():
+        return None
+    found = json.loads(recorded.read_text(encoding="utf-8")).get("file_flow")
+    return str(found) if found else None
+
+
 @pytest.fixture(scope="session")
 def flowprobe_settings(pytestconfig: pytest.Config) -> Settings:
     """The resolved settings (option > environment > pyproject.toml > default)."""
@@ -229,6 +243,27 @@ def flowprobe_flow(
         problem = str(exc)
     # Nothing can be checked without the flow: stop the session with one sentence.
     pytest.exit(f"flowprobe: {problem}", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def flowprobe_file_flow(
+    pytestconfig: pytest.Config, flowprobe_target: Target, flowprobe_deadlines: Deadlines
+) -> FlowFacts:
+    """The flow that reads an uploaded file (``file_flow``); skips when none is set."""
+    name = _file_flow_name(pytestconfig)
+    if not name:
+        pytest.skip("no flow that reads a file: set FLOWPROBE_FILE_FLOW (`flowprobe up` does)")
+    try:
+        with (
+            session_cassette(pytestconfig, "file_flow_facts"),
+            RunClient(flowprobe_target, deadlines=flowprobe_deadlines) as client,
+        ):
+            facts = find_flow(client, name)
+    except FlowprobeError as exc:
+        pytest.fail(f"flowprobe: {exc}", pytrace=False)
+    if facts.file_reader is None:
+        pytest.fail(f"flowprobe: the file flow {name!r} has no Read File component", pytrace=False)
+    return facts
 
 
 @pytest.fixture

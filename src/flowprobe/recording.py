@@ -1,6 +1,7 @@
 """vcrpy / pytest-recording configuration for flowprobe's cassettes.
 
-Every run call has the same URL, so matching takes the request body into account. Secrets never
+Every run call has the same URL, so matching takes the request body into account; a multipart
+upload matches whatever boundary its client drew, since only the parts matter. Secrets never
 reach a cassette: the ``x-api-key`` and ``Authorization`` headers, the ``x-api-key`` query
 parameter, cookies, and secret-looking values inside request bodies (an ``api_key`` or
 ``openai_api_key`` inside tweaks) are replaced before anything is written, and the same scrubbing
@@ -24,6 +25,7 @@ SECRET_VALUE = re.compile(r"((?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za
 SCRUBBED = "***"
 SECRET_HEADERS = ("x-api-key", "authorization", "cookie", "set-cookie", "proxy-authorization")
 MATCH_ON = ("method", "scheme", "path", "query", "flowprobe_body")
+BOUNDARY = re.compile(r"multipart/form-data;.*boundary=\"?([^\";]+)", re.I)
 
 
 def scrub_value(value: Any) -> Any:
@@ -74,6 +76,10 @@ def _normalized_body(request: Any) -> Any:
     body = scrub_body(request.body)
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
+    boundary = BOUNDARY.search(request.headers.get("content-type") or "")
+    if boundary and body:
+        # A client draws a fresh boundary for every multipart body.
+        return body.replace(boundary.group(1), "flowprobe-boundary")
     try:
         return json.loads(body) if body else body
     except json.JSONDecodeError:
@@ -119,8 +125,10 @@ def find_secrets(text: str, known: tuple[str, ...] = ()) -> list[str]:
 
 
 def write_replay_target(cassette_dir: Path, env: dict[str, str]) -> Path:
-    """Store the recorded target's URL and flow (never its key) for replay."""
+    """Store the recorded target's URL and flows (never its key) for replay."""
     path = cassette_dir / "target.json"
     data = {"base_url": env["FLOWPROBE_BASE_URL"], "flow": env["FLOWPROBE_FLOW"]}
+    if env.get("FLOWPROBE_FILE_FLOW"):
+        data["file_flow"] = env["FLOWPROBE_FILE_FLOW"]
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path

@@ -51,6 +51,7 @@ def _positive_seconds(text: str) -> float:
 SETTINGS: tuple[Setting, ...] = (
     Setting("base_url", "Langflow's base URL, e.g. http://127.0.0.1:7860", alias="--flowprobe-url"),
     Setting("flow", "the flow's id (UUID) or its endpoint name"),
+    Setting("file_flow", "a flow with a Read File component, for the upload suite (id or name)"),
     Setting("api_key", "the Langflow API key (or bearer token for a hosted target)", secret=True),
     Setting("auth", "how the key is sent: x-api-key header, or bearer", choices=AUTH_STYLES),
     Setting("langflow_id", "hosted form only: the id in {base}/lf/{LANGFLOW_ID}/api/v1/run/..."),

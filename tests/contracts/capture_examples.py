@@ -3,13 +3,15 @@
 Run by hand, with the ``FLOWPROBE_*`` settings of a live target (e.g. after ``flowprobe up``)::
 
     set -a; . .flowprobe/target.env; set +a
-    python tests/contracts/capture_examples.py
+    python tests/contracts/capture_examples.py           # every example
+    python tests/contracts/capture_examples.py uploads   # only the upload examples
 
 Every file it writes under ``examples/<contract>/valid/`` is a real answer, or a request body
 that Langflow accepted with HTTP 200, stored exactly as received (only re-indented). Stream
 events are cut from the raw bytes of the stream, not rebuilt from parsed events. The API key
 is asserted absent from everything written. Existing ``valid/`` files are replaced only once
-every capture has succeeded; ``invalid/`` files are written by hand and never touched.
+every capture has succeeded (a partial capture replaces only the files it names);
+``invalid/`` files are written by hand and never touched.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ import httpx
 
 from flowprobe import contracts
 from flowprobe.client import RunClient, RunResult, run_body
+from flowprobe.flowfacts import find_flow
 from flowprobe.settings import load_settings
 from flowprobe.stream import parse_all
 from flowprobe.target import Target
+from flowprobe.upload import upload_file
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 NO_MODEL_FLOW = os.environ.get("FLOWPROBE_NO_MODEL_FLOW") or "flowprobe-no-model"
+FILE_FLOW = os.environ.get("FLOWPROBE_FILE_FLOW") or "flowprobe-read-file"
+UNKNOWN_FLOW = "5f0c5e1e-f10b-4000-8000-0000000000ff"
 UNREACHABLE_MODEL = "http://127.0.0.1:9/v1"  # the discard port: nothing listens there
 QUESTION = "hi"
 
@@ -87,10 +93,10 @@ class Examples:
         for violation in contracts.violations(contract, instance):
             print(f"  warning: {contract}/{name} breaks its contract: {violation}")
 
-    def write(self) -> None:
+    def write(self, *, prune: bool = True) -> None:
         for folder in {path.parent for path in self.files}:
             folder.mkdir(parents=True, exist_ok=True)
-            for stale in folder.glob("*.json"):
+            for stale in folder.glob("*.json") if prune else ():
                 stale.unlink()
         for path, text in sorted(self.files.items()):
             path.write_text(text, encoding="utf-8")
@@ -218,6 +224,32 @@ class Capture:
         for name, status, result in cases:
             self.examples.add("error", name, expect(result, status, name))
 
+    def uploads(self) -> None:
+        """Both upload endpoints' answers, and each refusal of a bad upload."""
+        flow_id = find_flow(self.client, FILE_FLOW).flow_id
+        text = b"flowprobe example upload\n"
+        oversized = b"x" * (1024 * 1024 + 4096)  # the local target's limit is 1 MB
+        accepted = {
+            "files-upload": upload_file(self.client, flow_id, "example.txt", text),
+            "deprecated-upload": upload_file(
+                self.client, flow_id, "example.txt", text, endpoint="deprecated"
+            ),
+            "empty-file": upload_file(self.client, flow_id, "empty.txt", b""),
+        }
+        for name, result in accepted.items():
+            self.examples.add("upload-response", name, expect(result, 201, name))
+        refused = {
+            "upload-404-unknown-flow": (404, upload_file(self.client, UNKNOWN_FLOW, "a.txt", text)),
+            "upload-422-endpoint-name": (422, upload_file(self.client, FILE_FLOW, "a.txt", text)),
+            "upload-403-missing-key": (
+                403,
+                upload_file(self.client, flow_id, "a.txt", text, api_key=""),
+            ),
+            "upload-413-oversized": (413, upload_file(self.client, flow_id, "big.txt", oversized)),
+        }
+        for name, (status, result) in refused.items():
+            self.examples.add("error", name, expect(result, status, name))
+
     def raw_post(self, query: str, content: str) -> RunResult:
         """A run call with a query string the client would never build (e.g. stream=maybe)."""
         url = self.target.api_url(f"run/{self.target.flow}") + "?" + query
@@ -246,13 +278,18 @@ def event_kind(record: dict[str, Any]) -> str:
     return kind
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     target = Target.from_settings(load_settings())
     if not target.api_key:
         raise SystemExit("set FLOWPROBE_API_KEY: the captures need an authenticated target")
     print(f"capturing from {target.describe()}")
     examples = Examples(target.api_key)
     capture = Capture(target, examples)
+    if argv == ["uploads"]:
+        with capture.client:
+            capture.uploads()
+        examples.write(prune=False)
+        return 0
     try:
         basic_id = capture.run_responses(target.flow, "basic-prompting")
         capture.run_responses(NO_MODEL_FLOW, "no-model")
@@ -261,6 +298,7 @@ def main() -> int:
         capture.tweaked_runs(openai)
         capture.streams(openai)
         capture.errors(chat_input, openai)
+        capture.uploads()
     finally:
         capture.client.close()
     examples.write()
@@ -268,4 +306,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,86 @@
+"""Uploading a file for a flow to read, as Langflow's clients do.
+
+``POST /api/v1/files/upload/{flow_id}`` takes a multipart body with one part named ``file`` and
+answers 201 ``{"flowId": ..., "file_path": "<flow_id>/<time>_<name>"}``. The deprecated
+``POST /api/v1/upload/{flow_id}``, which ``langflow.load.upload_file`` still calls, answers the
+same shape. Either way the caller then names ``file_path`` in the ``path`` tweak of a Read File
+component. Both endpoints want the flow's UUID; an endpoint name is refused with 422.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from flowprobe import checks, contracts
+from flowprobe.client import RunClient, RunResult
+
+ENDPOINTS = {"files": "files/upload", "deprecated": "upload"}
+
+
+def upload_file(
+    client: RunClient,
+    flow_id: str,
+    name: str,
+    content: bytes,
+    *,
+    endpoint: str = "files",
+    api_key: str | None = None,
+) -> RunResult:
+    """Upload ``content`` as file ``name`` for flow ``flow_id``; never raises on a status.
+
+    ``api_key=None`` sends the target's key; ``""`` sends none.
+    """
+    url = client.target.api_url(f"{ENDPOINTS[endpoint]}/{flow_id}")
+    headers = client.target.auth_headers(api_key=api_key)
+    started = time.perf_counter()
+    files = {"file": (name, content, "text/plain")}
+    response = client.http.post(url, files=files, headers=headers)
+    elapsed = time.perf_counter() - started
+    body = _json(response)
+    return RunResult(response.status_code, body, response.text, response.headers, 0.0, elapsed)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def check_uploaded(result: RunResult, flow_id: str) -> str:
+    """The path an accepted upload answered, after checking its status, contract and flow."""
+    __tracebackhide__ = True
+    checks.check_status(result, 201, "an accepted upload answers 201")
+    contracts.check("upload-response", result.body)
+    if result.body["flowId"] != flow_id:
+        checks.fail(
+            "an upload answer names the flow the file was uploaded for",
+            path="$.flowId",
+            expected=flow_id,
+            received=result.body["flowId"],
+        )
+    return str(result.body["file_path"])
+
+
+def check_refused(result: RunResult, statuses: tuple[int, ...], promise: str) -> None:
+    """A refused upload: one of ``statuses``, an error body, and no file path."""
+    __tracebackhide__ = True
+    if result.status not in statuses:
+        checks.fail(
+            promise,
+            path="HTTP status",
+            expected=" or ".join(map(str, statuses)),
+            received=f"{result.status} {result.text[:160]}",
+        )
+    contracts.check("error", result.body)
+
+
+def file_tweaks(component_id: str, path: str, *, as_list: bool = True) -> dict[str, Any]:
+    """Tweaks that make a Read File component read ``path``.
+
+    ``as_list=False`` is the form ``langflow.load.upload_file`` builds (a bare string).
+    """
+    return {component_id: {"path": [path] if as_list else path}}
