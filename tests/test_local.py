@@ -71,8 +71,12 @@ def test_stop_ends_the_stub_it_started(tmp_path: Path) -> None:
     stub = subprocess.Popen(
         [sys.executable, "-m", "flowprobe.stub_llm", "--port", "0"],
         start_new_session=True,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    # Its first line says it listens: by then the process runs the stub, not a fork of pytest.
+    assert stub.stdout is not None
+    assert "listening" in stub.stdout.readline()
     (config.state_dir / "pids.json").write_text(json.dumps({"stub": stub.pid, "langflow": 0}))
     assert local.stop(config, lambda _: None) == 1
     assert stub.wait(timeout=10) is not None
