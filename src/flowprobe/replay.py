@@ -102,7 +102,8 @@ def record_live(
                 raise _unreachable(exc, target) from None
             if progress:
                 progress(f"{number}/{len(old.calls)} {call.request} -> {calls[-1].status}")
-    return Recording(origin=target.describe(), flow=target.flow, calls=tuple(calls))
+    origin = f"{target.base_url} (live, flow {target.flow})"
+    return Recording(origin=origin, flow=target.flow, calls=tuple(calls))
 
 
 def _unreachable(exc: httpx.HTTPError, target: Target) -> TargetError:
