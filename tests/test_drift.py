@@ -95,6 +95,13 @@ def test_the_cassettes_hold_run_calls_of_both_kinds(old: drift.Recording) -> Non
     assert len(old.calls) > 40
     assert {call.stream for call in old.calls} >= {"true", "false"}
     assert {call.path for call in old.calls} >= {"/api/v1/run/{flow}", "/api/v1/run/{flow-id}"}
+    uris = [
+        interaction["request"]["uri"]
+        for path in CASSETTES.rglob("*.yaml")
+        for interaction in yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
+    ]
+    assert len(old.calls) == len([uri for uri in uris if "/api/v1/run/" in uri])
+    assert old.skipped == len(uris) - len(old.calls) > 0
 
 
 def test_identical_sets_pass_with_no_change(tmp_path: Path) -> None:
@@ -214,6 +221,7 @@ def test_changes_rank_breaking_first_then_by_calls_affected(tmp_path: Path) -> N
         drift.load_recording(CASSETTES),
         drift.load_recording(copy_cassettes(tmp_path, edit_json_answers(edit))),
     )
+    assert len(report.changes) >= 3  # the removal, the renamed field, the extra one
     assert [c.rank for c in report.changes] == list(range(1, len(report.changes) + 1))
     keys = [(c.severity, -c.calls, not c.sample_read) for c in report.changes]
     assert keys == sorted(keys)

@@ -397,7 +397,7 @@ def _drift_new(old: Any, new: str, target_env: Path | None, limits: dict[str, An
         return drift.load_recording(Path(new))
     target = _drift_target(new, target_env)
     drift.require_loopback(target)
-    _say(f"replaying {len(old.calls)} run calls of {old.origin} on {target.describe()}")
+    _say(f"replaying {len(old.calls)} run calls of {old.origin} on {target.base_url} one by one")
     return drift.record_live(old, target, **limits)
 
 

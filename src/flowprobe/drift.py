@@ -32,9 +32,11 @@ __all__ = [
     "Call",
     "Change",
     "DriftReport",
+    "Pairing",
     "Recording",
     "compare",
     "load_recording",
+    "pair_calls",
     "record_live",
     "require_loopback",
 ]
@@ -51,16 +53,26 @@ class _Kind:
     new: list[shapes.Shape] = field(default_factory=list)
 
 
-def pair_calls(old: Recording, new: Recording) -> tuple[list[tuple[Call, Call]], list[Call]]:
-    """OLD's calls each with the first unpaired NEW call of the same request, and NEW's leftovers;
-    an OLD call without a partner is paired with nothing and left out."""
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """OLD's and NEW's calls paired by request, and those only one side made."""
+
+    pairs: list[tuple[Call, Call]]
+    only_old: list[Call]
+    only_new: list[Call]
+
+
+def pair_calls(old: Recording, new: Recording) -> Pairing:
+    """Each OLD call with the first NEW call not yet paired that makes the same request."""
     left = list(new.calls)
-    pairs = []
+    pairs, only_old = [], []
     for call in old.calls:
         index = next((i for i, other in enumerate(left) if call.same_request(other)), None)
-        if index is not None:
+        if index is None:
+            only_old.append(call)
+        else:
             pairs.append((call, left.pop(index)))
-    return pairs, left
+    return Pairing(pairs, only_old, left)
 
 
 def _by_part(call: Call) -> dict[str, list[Any]]:
@@ -77,9 +89,8 @@ def _kinds(pairs: Iterable[tuple[Call, Call]]) -> list[_Kind]:
             continue  # reported as a status change; its bodies are not the same kind of answer
         old_parts, new_parts = _by_part(old), _by_part(new)
         for where in sorted(old_parts.keys() | new_parts.keys()):
-            kind = kinds.setdefault(
-                (old.request, old.status, where), _Kind(old.request, old.status, where)
-            )
+            key = (old.request, old.status, where)
+            kind = kinds.setdefault(key, _Kind(*key))
             kind.old.append(shapes.merge(old_parts.get(where, [])))
             kind.new.append(shapes.merge(new_parts.get(where, [])))
     return list(kinds.values())
@@ -123,14 +134,15 @@ def _status_changes(pairs: Iterable[tuple[Call, Call]]) -> Iterator[Change]:
 
 def compare(old: Recording, new: Recording) -> DriftReport:
     """What changed from ``old`` to ``new``, ranked (see the module docstring)."""
-    pairs, only_new = pair_calls(old, new)
-    paired_old = {id(o) for o, _ in pairs}
+    pairing = pair_calls(old, new)
+    pairs = pairing.pairs
     changes = [*_status_changes(pairs), *(c for k in _kinds(pairs) for c in _kind_changes(k))]
     return DriftReport(
         old=old.origin,
         new=new.origin,
         paired=len(pairs),
         changes=rank(changes),
-        only_old=tuple(f"{c.request} ({c.source})" for c in old.calls if id(c) not in paired_old),
-        only_new=tuple(f"{c.request} ({c.source})" for c in only_new),
+        only_old=tuple(f"{c.request} ({c.source})" for c in pairing.only_old),
+        only_new=tuple(f"{c.request} ({c.source})" for c in pairing.only_new),
+        not_runs=old.skipped,
     )

@@ -124,6 +124,7 @@ class DriftReport:
     changes: tuple[Change, ...]
     only_old: tuple[str, ...] = ()
     only_new: tuple[str, ...] = ()
+    not_runs: int = 0  # OLD's calls that are not runs (GET /api/v1/flows/...): not compared
 
     @property
     def breaking(self) -> bool:
@@ -134,11 +135,12 @@ class DriftReport:
         return [change for change in self.changes if change.breaking]
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.paired} calls paired ({len(self.only_old)} only in OLD, "
             f"{len(self.only_new)} only in NEW); {len(self.changes)} changes, "
             f"{len(self.breaking_changes)} breaking"
         )
+        return text + (f"; {self.not_runs} other calls not compared" if self.not_runs else "")
 
     def verdict(self) -> str:
         if not self.breaking:
@@ -185,6 +187,7 @@ class DriftReport:
             "changes": [asdict(change) for change in self.changes],
             "only_old": list(self.only_old),
             "only_new": list(self.only_new),
+            "not_runs": self.not_runs,
         }
         return json.dumps(data, indent=2)
 

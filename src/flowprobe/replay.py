@@ -12,7 +12,7 @@ import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
 
@@ -51,7 +51,7 @@ def _live_url(call: Call, old_flow: str | None, target: Target) -> str:
     segment = call.url_path.partition(RUN_PREFIX)[2]
     flow = target.flow if segment == old_flow else segment
     query = [(k, target.api_key or "" if v == SCRUBBED else v) for k, v in parse_qsl(call.query)]
-    return target.api_url(f"run/{flow}") + ("?" + urlencode(query) if query else "")
+    return target.api_url(f"run/{quote(flow, safe='')}") + ("?" + urlencode(query) if query else "")
 
 
 def _replay(http: httpx.Client, call: Call, url: str, target: Target, total: float) -> Call:
