@@ -292,8 +292,16 @@ def test_bad_thresholds_exit_2(tmp_path: Path) -> None:
     assert invoke(*base, "--threshold", "nonsense").exit_code == 2
     assert invoke(*base, "--threshold", "ttft=20%,50").exit_code == 2
     file_override = tmp_path / "ok.json"
-    file_override.write_text('{"time_to_first_token": {"relative": 5, "absolute": 1000}}')
+    file_override.write_text(
+        '{"time_to_first_token": {"relative": 5, "absolute": 1000}, "end_to_end.p99": "50%,200"}'
+    )
     slowed = ("gate", "--baseline", str(DATA / "baseline.json"), "--run", str(DATA / "slowed.json"))
     done = invoke(*slowed, "--thresholds", str(file_override))
     assert done.exit_code == 0, done.output  # its only regression was the first token's
     assert invoke(*slowed).exit_code == 1
+
+
+def test_the_stored_baseline_reads_as_the_run_it_was_saved_from() -> None:
+    stored = DATA.parent.parent / "loadtests" / "baselines" / "local-stream-open-2rps.json"
+    result = compare(read_summary(stored, "--baseline"), load("baseline"))
+    assert all(c.verdict == "pass" and c.confidence == 0 for c in result.comparisons)
