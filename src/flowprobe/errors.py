@@ -36,3 +36,15 @@ class ContractViolation(AssertionError):
         if received:
             lines.append(f"  received: {received}")
         super().__init__("\n".join(lines))
+
+
+class SummaryFileError(FlowprobeError):
+    """A load summary or baseline file is missing, not JSON, or not a flowprobe summary."""
+
+
+class RunsNotComparable(FlowprobeError):
+    """Two load runs were made under different settings, or the new one is not valid."""
+
+    def __init__(self, message: str, differences: list[str] | None = None) -> None:
+        self.differences = differences or []
+        super().__init__(message)

@@ -30,6 +30,13 @@ def test_load_command_writes_csv_html_and_summary(load_env, monkeypatch, tmp_pat
     summary = json.loads((out / "stream_summary.json").read_text())
     assert summary["passed"]
     assert summary["settings"]["flowprobe"]["api_key"] == "***"
+    # What `flowprobe gate` bounds its verdicts with: every sample, the run's shape.
+    for entry in summary["metrics_ms"].values():
+        assert sum(entry["histogram"].values()) == entry["count"]
+    tokens = summary["metrics_ms"]["output_tokens"]["histogram"]
+    assert summary["tokens"] == sum(int(k) * v for k, v in tokens.items())
+    assert summary["settings"]["run"]["users"] == 2
+    assert summary["settings"]["run"]["user_classes"] == ["StreamClosedLoop"]
     for path in out.iterdir():
         assert "load-test-key" not in path.read_text(errors="replace"), path
 

@@ -3,7 +3,9 @@
 :func:`attach` is called once from a locustfile's ``init`` listener; nothing is registered on
 import. The summary is computed from locust's aggregated stats, so it is the same in a local
 and in a distributed run. Percentiles come from locust's histogram, which rounds to 1 ms under
-100 ms, to 10 ms under 1 s and to 100 ms under 10 s.
+100 ms, to 10 ms under 1 s and to 100 ms under 10 s. Each entry also carries that histogram
+(rounded value -> count), and the run its token total and duration, so ``flowprobe gate`` can
+bound each percentile and rate from the samples themselves.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from locust.stats import StatsError
 from flowprobe.load import metrics
 from flowprobe.load.context import LoadContext, get_context
 from flowprobe.load.failures import kind_of
+from flowprobe.recording import scrub_value
 
 logger = logging.getLogger("flowprobe.load")
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
+# 2: entries carry their histogram, the run its token total and its shape.
+SUMMARY_FORMAT = 2
 CPU_SAMPLE_INTERVAL = 1.0
 
 
@@ -86,7 +91,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     if not _coordinator(environment):
         return
     context = get_context(environment)
-    summary = build_summary(environment.runner.stats, context)
+    summary = build_summary(environment.runner.stats, context, shape=run_shape(environment))
     environment.process_exit_code = 0 if summary["passed"] else 1
     for reason in summary["reasons"]:
         logger.error("flowprobe: %s", reason)
@@ -103,6 +108,19 @@ def _summary_path(environment: Any, context: LoadContext) -> Path | None:
     return Path(f"{prefix}_summary.json") if prefix else None
 
 
+def run_shape(environment: Any) -> dict[str, Any]:
+    """How the load was generated (user classes, users, spawn rate, run time), for comparisons."""
+    options = environment.parsed_options
+    shape = environment.shape_class
+    return {
+        "user_classes": sorted(c.__name__ for c in environment.user_classes),
+        "users": getattr(options, "num_users", None),
+        "spawn_rate": getattr(options, "spawn_rate", None),
+        "run_time_s": getattr(options, "run_time", None),
+        "shape": type(shape).__name__ if shape is not None else None,
+    }
+
+
 def _percentiles(entry: Any) -> dict[str, Any]:
     shown = {f"p{round(p * 100)}": entry.get_response_time_percentile(p) for p in PERCENTILES}
     return {
@@ -112,11 +130,17 @@ def _percentiles(entry: Any) -> dict[str, Any]:
         "mean": round(entry.avg_response_time, 3),
         "min": entry.min_response_time,
         "max": entry.max_response_time,
+        "histogram": {str(ms): count for ms, count in sorted(entry.response_times.items())},
     }
 
 
-def build_summary(stats: Any, context: LoadContext) -> dict[str, Any]:
-    """Percentiles of every metric, rates, errors by kind, validity and the settings."""
+def build_summary(
+    stats: Any, context: LoadContext, *, shape: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Percentiles of every metric, rates, errors by kind, validity and the settings.
+
+    ``shape`` is how the load was generated (see :func:`run_shape`); it joins the settings.
+    """
     config = context.setup.config
     duration = max((stats.last_request_timestamp or time.time()) - stats.start_time, 1e-9)
     entries = {(e.method, e.name): e for e in stats.entries.values()}
@@ -128,11 +152,13 @@ def build_summary(stats: Any, context: LoadContext) -> dict[str, Any]:
     tokens = entries.get((metrics.METRIC, metrics.OUTPUT_TOKENS))
     within_slo = entries.get((metrics.METRIC, metrics.WITHIN_SLO))
     summary: dict[str, Any] = {
+        "format": SUMMARY_FORMAT,
         "duration_s": round(duration, 3),
         "requests": requests,
         "failures": failures,
         "error_rate": failures / requests if requests else 0.0,
         "requests_per_s": requests / duration,
+        "tokens": tokens.total_content_length if tokens else 0,
         "tokens_per_s": (tokens.total_content_length / duration) if tokens else 0.0,
         "goodput_per_s": (within_slo.num_requests / duration) if within_slo else 0.0,
         "calls": {f"{m} {n}": _percentiles(e) for (m, n), e in entries.items() if e in calls},
@@ -143,7 +169,8 @@ def build_summary(stats: Any, context: LoadContext) -> dict[str, Any]:
             "max": max(context.cpu_samples, default=None),
             "samples": len(context.cpu_samples),
         },
-        "settings": context.setup.redacted(),
+        # Secret-looking tweak values (an api_key inside tweaks) never reach the file.
+        "settings": scrub_value({**context.setup.redacted(), "run": shape or {}}),
     }
     summary["slo"] = _slo(summary, config.slo_ttft_p95_ms, config.slo_e2e_p95_ms)
     reasons = _invalid_reasons(summary, context)
