@@ -481,3 +481,87 @@ def gate(
         return 0 if result.passed else EXIT_FAILED
 
     sys.exit(_guard(action))
+
+
+# -- flowprobe check: the suites live, a short load run, the gate; one verdict
+
+
+@cli.command("check")
+@with_ports
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="a baseline saved by `flowprobe baseline save`; without it, no regression check",
+)
+@click.option(
+    "--scenario", type=click.Choice(["stream", "run"]), default="stream", show_default=True
+)
+@click.option("-u", "--users", type=click.IntRange(1, 1000), default=2, show_default=True)
+@click.option(
+    "-t", "--run-time", type=click.IntRange(1, 3600), default=20, show_default=True, help="seconds"
+)
+@click.option("--no-load", is_flag=True, help="run the contract suites only")
+@click.option("-m", "markers", default=None, help="pytest marker expression for the suites")
+@click.option("-k", "keywords", default=None, help="pytest -k expression for the suites")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".flowprobe/check"),
+    show_default=True,
+)
+@click.option(
+    "--target-env",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="a target.env written by `flowprobe up` [default: FLOWPROBE_BASE_URL if set, "
+    "else the local target, started if needed]",
+)
+def check(
+    baseline: Path | None,
+    scenario: str,
+    users: int,
+    run_time: int,
+    no_load: bool,
+    markers: str | None,
+    keywords: str | None,
+    out: Path,
+    target_env: Path | None,
+    **options: Any,
+) -> None:
+    """Go or no-go for a deployment: contract suites live, a short load run, the gate.
+
+    Writes junit.xml, summary.md and report.html in --out (summary.md is also appended to
+    $GITHUB_STEP_SUMMARY when set). Exit 0 pass, 1 broken contract or regression, 2 setup error.
+    """
+    from flowprobe.check import CheckPlan, run_check
+    from flowprobe.check_report import verdict_text, write_reports
+
+    def action() -> int:
+        if target_env is not None:
+            env = _load_env(target_env, {})
+        else:
+            env = _target_env(not os.environ.get("FLOWPROBE_BASE_URL"), **options)
+        load_plan = LoadPlan(scenario=scenario, users=users, run_time_s=run_time, out=out / "load")
+        plan = CheckPlan(
+            out=out,
+            markers=markers,
+            keywords=keywords,
+            load=None if no_load else load_plan,
+            baseline=baseline,
+        )
+        result = run_check(plan, env, _say, _progress)
+        paths = write_reports(result)
+        _append_step_summary(paths["markdown"])
+        click.echo(verdict_text(result))
+        click.echo("reports: " + ", ".join(str(p) for p in paths.values()))
+        return 0 if result.passed else EXIT_FAILED
+
+    sys.exit(_guard(action))
+
+
+def _append_step_summary(markdown: Path) -> None:
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as file:
+            file.write(markdown.read_text(encoding="utf-8"))

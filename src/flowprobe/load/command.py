@@ -30,6 +30,7 @@ class LocustRun:
     loglevel: str | None = None
     host: str | None = None
     stop_timeout_s: float | None = None
+    full_history: bool = False  # every entry's percentiles each second in the history CSV
 
     def _common(self) -> list[str]:
         return ["-f", ",".join(str(f) for f in self.locustfiles)]
@@ -38,6 +39,8 @@ class LocustRun:
         shown: list[str] = []
         if self.csv_prefix is not None:
             shown += ["--csv", str(self.csv_prefix)]
+        if self.csv_prefix is not None and self.full_history:
+            shown.append("--csv-full-history")
         if self.html is not None:
             shown += ["--html", str(self.html)]
         if self.loglevel is not None:

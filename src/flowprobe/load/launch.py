@@ -77,6 +77,7 @@ class LoadPlan:
             csv_prefix=self.prefix,
             html=self.html,
             loglevel="WARNING",
+            full_history=True,
         ).command()
 
 

@@ -1,0 +1,213 @@
+"""The reports of ``flowprobe check``: the verdict text, JUnit XML, Markdown and HTML.
+
+The JUnit file holds the suites' own test cases plus a ``flowprobe.check`` suite with one case
+for the load run and one per gated metric, so a CI test view shows every reason. The Markdown
+fits a CI step summary. The HTML embeds the load plots (matplotlib, the ``flowprobe[plot]``
+extra) as images, so it is one self-contained file.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from junitparser import Failure, JUnitXml, TestCase, TestSuite
+
+from flowprobe.check import CheckResult
+from flowprobe.load import metrics
+
+_LOAD_ROWS = (
+    metrics.TIME_TO_FIRST_TOKEN,
+    metrics.INTER_TOKEN_LATENCY,
+    metrics.END_TO_END,
+    metrics.OUTPUT_TOKENS,
+)
+
+
+def verdict_text(result: CheckResult) -> str:
+    """One verdict, every reason under it, then the notes."""
+    head = "flowprobe check: PASS" if result.passed else "flowprobe check: FAIL"
+    counts = result.tests
+    lines = [
+        f"{head} ({counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed, "
+        f"{counts.get('skipped', 0)} skipped in the contract suites"
+        + (f"; load {_load_line(result.load_summary)})" if result.load_summary else ")")
+    ]
+    lines += [f"  - {reason}" for reason in result.reasons]
+    lines += [f"  note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def _load_line(summary: dict[str, Any]) -> str:
+    found = summary.get("metrics_ms", {})
+    shown = f"{summary.get('requests', 0)} calls, {summary.get('requests_per_s', 0):.2f}/s"
+    for name in (metrics.TIME_TO_FIRST_TOKEN, metrics.END_TO_END):
+        if name in found:
+            shown += f", {name} p95 {found[name].get('p95')} ms"
+    return shown
+
+
+def write_reports(result: CheckResult) -> dict[str, Path]:
+    """Write junit.xml, summary.md and report.html in the plan's output folder."""
+    out = result.plan.out
+    paths = {
+        "junit": out / "junit.xml",
+        "markdown": out / "summary.md",
+        "html": out / "report.html",
+    }
+    write_junit(result, paths["junit"])
+    paths["markdown"].write_text(markdown(result), encoding="utf-8")
+    paths["html"].write_text(html_report(result), encoding="utf-8")
+    return paths
+
+
+def write_junit(result: CheckResult, path: Path) -> None:
+    """The suites' own cases, plus one case for the load run and one per gated metric."""
+    xml = JUnitXml()
+    suites_junit = result.plan.suites_junit
+    if suites_junit.exists():
+        for suite in JUnitXml.fromfile(str(suites_junit)):
+            xml.add_testsuite(suite)
+    check = TestSuite("flowprobe.check")
+    if result.load_summary is not None:
+        load_case = TestCase("load run", classname="flowprobe.check.load")
+        reasons = result.load_summary.get("reasons", [])
+        if reasons:
+            load_case.result = [Failure("; ".join(reasons))]
+        check.add_testcase(load_case)
+    gate = result.gate
+    for comparison in gate.comparisons if gate else ():
+        case = TestCase(comparison.label(), classname="flowprobe.check.gate")
+        if gate is not None and comparison in gate.failures():
+            case.result = [Failure(comparison.describe(gate.confidence))]
+        check.add_testcase(case)
+    check.update_statistics()  # type: ignore[no-untyped-call]  # junitparser leaves it untyped
+    xml.add_testsuite(check)
+    xml.write(str(path), pretty=True)
+
+
+def markdown(result: CheckResult) -> str:
+    """The verdict and its reasons, the suites' counts, the load figures, the gate's table."""
+    lines = [f"## {'✅' if result.passed else '❌'} {verdict_text(result).splitlines()[0]}", ""]
+    lines += [f"- {reason}" for reason in result.reasons] + ([""] if result.reasons else [])
+    if result.load_summary is not None:
+        lines += _load_table(result.load_summary)
+    if result.gate is not None:
+        lines += ["### Against the baseline", "", result.gate.to_markdown()]
+    lines += [f"> {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _load_table(summary: dict[str, Any]) -> list[str]:
+    rows = [
+        "### Load run",
+        "",
+        f"{summary.get('requests', 0)} calls, {summary.get('requests_per_s', 0):.2f} calls/s, "
+        f"{summary.get('tokens_per_s', 0):.1f} tokens/s, error rate "
+        f"{summary.get('error_rate', 0):.2%}, valid: {summary.get('valid')}",
+        "",
+        "| metric | p50 | p90 | p95 | p99 | count |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    found = summary.get("metrics_ms", {})
+    for name in _LOAD_ROWS:
+        if name in found:
+            entry = found[name]
+            cells = " | ".join(str(entry.get(p)) for p in ("p50", "p90", "p95", "p99"))
+            rows.append(f"| {name} | {cells} | {entry.get('count')} |")
+    return [*rows, ""]
+
+
+def html_report(result: CheckResult) -> str:
+    """One self-contained page: the Markdown's content, then the load plots."""
+    body = "".join(_html_block(block) for block in markdown(result).split("\n\n"))
+    plots = _plots(result)
+    return (
+        "<!doctype html><meta charset='utf-8'><title>flowprobe check</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}</style>"
+        f"{body}{plots}"
+    )
+
+
+def _html_block(block: str) -> str:
+    lines = [line for line in block.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].startswith("|"):
+        rows = [line.strip("|").split("|") for line in lines if not line.startswith("| ---")]
+        cells = [
+            "<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>"
+            for row in rows
+        ]
+        return "<table>" + "".join(cells) + "</table>"
+    if lines[0].startswith("#"):
+        level = len(lines[0]) - len(lines[0].lstrip("#"))
+        return f"<h{level}>{html.escape(lines[0].lstrip('# '))}</h{level}>"
+    items = "".join(f"<li>{html.escape(line.lstrip('-> '))}</li>" for line in lines)
+    return f"<ul>{items}</ul>"
+
+
+def _plots(result: CheckResult) -> str:
+    load = result.plan.load
+    if load is None or result.load_summary is None:
+        return ""
+    history = Path(f"{load.prefix}_stats_history.csv")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+    except ImportError:
+        return "<p>Plots need matplotlib: <code>pip install 'flowprobe[plot]'</code>.</p>"
+    series = _history(history)
+    if not series:
+        return "<p>No load history was written, so there is nothing to plot.</p>"
+    figure, (latency, throughput) = pyplot.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for name, column in series.items():
+        target = throughput if column == "Requests/s" else latency
+        times, values = zip(*series_points(history, name, column), strict=True)
+        target.plot(times, values, label=f"{name} {column}")
+    latency.set_ylabel("ms")
+    throughput.set_ylabel("calls/s")
+    throughput.set_xlabel("seconds into the run")
+    for axis in (latency, throughput):
+        axis.legend(fontsize="small")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    pyplot.close(figure)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return (
+        f"<h3>Load over time</h3><img alt='load over time' src='data:image/png;base64,{encoded}'>"
+    )
+
+
+def _history(path: Path) -> dict[str, str]:
+    """Which (entry, column) pairs to plot, if the history file has them."""
+    try:
+        names = {row["Name"] for row in csv.DictReader(path.open(encoding="utf-8"))}
+    except OSError:
+        return {}
+    wanted = {metrics.TIME_TO_FIRST_TOKEN: "95%", metrics.END_TO_END: "95%"}
+    found = {name: column for name, column in wanted.items() if name in names}
+    calls = sorted(n for n in names if n.startswith("/api/"))
+    if calls:
+        found[calls[0]] = "Requests/s"
+    return found
+
+
+def series_points(path: Path, name: str, column: str) -> list[tuple[float, float]]:
+    """(seconds since the first row, value) for one entry's column of locust's history CSV."""
+    points: list[tuple[float, float]] = []
+    start: float | None = None
+    for row in csv.DictReader(path.open(encoding="utf-8")):
+        if row["Name"] != name or row[column] in ("N/A", ""):
+            continue
+        stamp = float(row["Timestamp"])
+        start = stamp if start is None else start
+        points.append((stamp - start, float(row[column])))
+    return points or [(0.0, 0.0)]
