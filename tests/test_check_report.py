@@ -90,3 +90,19 @@ def test_failures_with_the_same_message_make_one_reason() -> None:
         "contract: at: $.outputs | expected: a list (3 tests, first test_shape.case0)",
         "contract: the tweak persisted (test_tweaks.leak)",
     ]
+
+
+HISTORY = """Timestamp,User Count,Type,Name,Requests/s,Failures/s,95%,Total Request Count
+100,2,METRIC,time_to_first_token,0.000000,0.000000,0,2
+101,2,METRIC,time_to_first_token,1.5,0.000000,860,3
+102,2,POST,/api/v1/run/f?stream=true,1.2,0.000000,990,4
+"""
+
+
+def test_history_points_skip_the_empty_window_and_keep_the_run_clock(tmp_path: Path) -> None:
+    from flowprobe.check_report import series_points
+
+    history = tmp_path / "stream_stats_history.csv"
+    history.write_text(HISTORY, encoding="utf-8")
+    assert series_points(history, "time_to_first_token", "95%") == [(1.0, 860.0)]
+    assert series_points(history, "/api/v1/run/f?stream=true", "Requests/s") == [(2.0, 1.2)]

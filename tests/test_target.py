@@ -114,7 +114,11 @@ class TestAuthHeaders:
 class TestValidation:
     @pytest.mark.parametrize(
         "base",
-        ["", "127.0.0.1:7860", "localhost:7860", "ftp://127.0.0.1", "http://", "http:///path"],
+        [
+            *("", "127.0.0.1:7860", "localhost:7860", "ftp://127.0.0.1", "http://", "http:///path"),
+            # Two URLs pasted as one, and a port out of range: httpx would refuse to send either.
+            *("http://127.0.0.1:7861\nhttp://127.0.0.1:7860", "http://127.0.0.1:99999"),
+        ],
     )
     def test_a_bad_base_url_names_the_setting(self, base: str) -> None:
         with pytest.raises(SettingsError) as caught:

@@ -150,7 +150,7 @@ def read_junit(path: Path) -> tuple[dict[str, int], list[SuiteFailure]]:
 
 def _first_lines(message: str, lines: int = 3, limit: int = 400) -> str:
     message = message.strip().removeprefix("flowprobe.errors.")
-    shown = " | ".join(line.strip() for line in message.splitlines()[:lines])
+    shown = " | ".join(" ".join(line.split()) for line in message.splitlines()[:lines])
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 

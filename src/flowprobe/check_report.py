@@ -201,13 +201,15 @@ def _history(path: Path) -> dict[str, str]:
 
 
 def series_points(path: Path, name: str, column: str) -> list[tuple[float, float]]:
-    """(seconds since the first row, value) for one entry's column of locust's history CSV."""
+    """(seconds since the run's first row, value) for one entry's column of locust's history."""
     points: list[tuple[float, float]] = []
     start: float | None = None
     for row in csv.DictReader(path.open(encoding="utf-8")):
-        if row["Name"] != name or row[column] in ("N/A", ""):
-            continue
         stamp = float(row["Timestamp"])
         start = stamp if start is None else start
+        if row["Name"] != name or row[column] in ("N/A", ""):
+            continue
+        if column != "Requests/s" and float(row[column]) == 0:
+            continue  # locust writes 0 before its current window holds a sample
         points.append((stamp - start, float(row[column])))
     return points or [(0.0, 0.0)]

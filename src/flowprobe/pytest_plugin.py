@@ -163,12 +163,13 @@ def flowprobe_mode(flowprobe_settings: Settings) -> str:
 
 @pytest.fixture(scope="session")
 def flowprobe_target(pytestconfig: pytest.Config) -> Target:
-    """The run endpoint under test; a missing setting fails the test with a clear sentence."""
+    """The run endpoint under test; a missing or malformed setting stops the session (exit 2)."""
     try:
         return _resolve_target(pytestconfig)
     except FlowprobeError as exc:
         problem = str(exc)
-    pytest.fail(f"flowprobe: {problem}", pytrace=False)
+    # Nothing can be checked without a target: one sentence, not one error per test.
+    pytest.exit(f"flowprobe: {problem}", returncode=2)
 
 
 @pytest.fixture(scope="session")

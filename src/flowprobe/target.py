@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import httpx
+
 from flowprobe.errors import SettingsError
 from flowprobe.settings import AUTH_STYLES, Settings
 
@@ -33,8 +35,7 @@ class Target:
     langflow_id: str | None = None
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not _is_http_url(self.base_url):
             raise SettingsError(
                 f"base URL {self.base_url!r} is not an http(s) URL with a host; "
                 "set FLOWPROBE_BASE_URL or --flowprobe-url to e.g. http://127.0.0.1:7860"
@@ -116,6 +117,17 @@ class Target:
             auth=auth,
             langflow_id=settings.get("langflow_id"),
         )
+
+
+def _is_http_url(text: str) -> bool:
+    """An http(s) URL with a host and a valid port, and nothing httpx would refuse to send."""
+    try:
+        httpx.URL(text)
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  # raises ValueError for a port out of range
+    except (httpx.InvalidURL, ValueError):
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def redact(text: str, secrets: Any) -> str:
