@@ -205,6 +205,12 @@ class StreamParser:
     def _read_record(
         self, raw: bytes, arrived_at: float, events: list[StreamEvent], *, complete: bool
     ) -> None:
+        if (
+            self._started
+            and raw[:1] == b"{"
+            and self._read_langflow_record(raw, arrived_at, events)
+        ):
+            return
         # Decoding whole records, never partial chunks, keeps split UTF-8 characters intact.
         text = raw.decode("utf-8", errors="replace").strip("\n")
         if not self._started and text:
@@ -219,6 +225,25 @@ class StreamParser:
             return
         if event is not None:
             self._accept(event, events)
+
+    def _read_langflow_record(
+        self, raw: bytes, arrived_at: float, events: list[StreamEvent]
+    ) -> bool:
+        """The common case, fast: one JSON object with a string ``event``, read from bytes.
+
+        Anything else returns False and takes the general path, which says what is wrong.
+        """
+        try:
+            payload = json.loads(raw.decode("utf-8"))  # strict: bad bytes take the general path
+        except (ValueError, RecursionError):
+            return False
+        if not isinstance(payload, dict):
+            return False
+        name = payload.get("event")
+        if not isinstance(name, str):
+            return False
+        self._accept(StreamEvent(name, payload.get("data"), arrived_at), events)
+        return True
 
     def _record_malformed(
         self, text: str, reason: str, arrived_at: float, *, complete: bool
