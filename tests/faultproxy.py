@@ -222,6 +222,36 @@ async def renamed_field(request: Request, forward: Forward, state: ProxyState) -
     return _rewrite_stream(answer, rename_in_end)
 
 
+def _rename_output_message(run_response: Any) -> None:
+    outputs = run_response.get("outputs") if isinstance(run_response, dict) else None
+    for run_output in outputs or []:
+        for result in run_output.get("outputs") or []:
+            component_outputs = result.get("outputs")
+            if isinstance(component_outputs, dict) and "message" in component_outputs:
+                component_outputs["msg"] = component_outputs.pop("message")
+
+
+@fault
+async def renamed_output_message(request: Request, forward: Forward, state: ProxyState) -> Answer:
+    """``outputs.message`` (where the JavaScript sample reads) becomes ``msg``, both ways."""
+    answer = await forward(request)
+    if answer.status == 200 and answer.is_json and request.is_run:
+        body = json.loads(await answer.read())
+        _rename_output_message(body)
+        return answer.with_body(json.dumps(body).encode())
+
+    async def rename_in_end(records: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for record in records:
+            event = _event(record)
+            if event.get("event") != "end":
+                yield record
+                continue
+            _rename_output_message((event.get("data") or {}).get("result"))
+            yield _record(event)
+
+    return _rewrite_stream(answer, rename_in_end)
+
+
 @fault
 async def truncated_stream(request: Request, forward: Forward, state: ProxyState) -> Answer:
     """The stream closes cleanly just before its ``end`` record."""

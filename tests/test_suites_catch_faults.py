@@ -46,7 +46,31 @@ TOKENS_JOINED = f"{STREAMING}test_tokens_joined_equal_the_final_text"
 TWEAKS = "suites/test_tweaks.py::"
 UPLOAD = "suites/test_upload.py::"
 UPLOAD_READ = f"{UPLOAD}test_an_uploaded_file_reaches_the_answer["
+SAMPLE = "suites/test_samples.py::test_a_sample_prints_the_answer_through_the_path_it_reads"
 CASES = (
+    Case(
+        "renamed-field",
+        "prints_the_answer",
+        {
+            f"{SAMPLE}[{name}]": f"sample did not print the answer at {path}"
+            for name, path in (
+                ("run.sh", "outputs[0].outputs[0].results.message.text"),
+                ("run_stream.sh", "result.outputs[0].outputs[0].results.message.text"),
+                ("run.py", "outputs[0].outputs[0].results.message.text"),
+                ("run_stream.py", "result.outputs[0].outputs[0].results.message.text"),
+            )
+        },
+    ),
+    Case(
+        "renamed-output-message",
+        "prints_the_answer",
+        {
+            f"{SAMPLE}[run.mjs]": "did not print the answer at "
+            "outputs[0].outputs[0].outputs.message.message.text",
+            f"{SAMPLE}[run_stream.mjs]": "did not print the answer at "
+            "result.outputs[0].outputs[0].outputs.message.message.text",
+        },
+    ),
     Case(
         "leaked-tweak",
         "applies_to_its_call_only or applies_to_its_streamed_call_only",

@@ -565,3 +565,44 @@ def _append_step_summary(markdown: Path) -> None:
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as file:
             file.write(markdown.read_text(encoding="utf-8"))
+
+
+# -- flowprobe samples: the API pane's client samples for the configured flow
+
+
+@cli.command("samples")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".flowprobe/samples"),
+    show_default=True,
+)
+@click.option(
+    "--target-env",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="a target.env written by `flowprobe up` [default: environment, "
+    "else .flowprobe/target.env]",
+)
+def samples_command(out: Path, target_env: Path | None) -> None:
+    """Write cURL, Python and JavaScript samples (plain and streaming) for the flow.
+
+    They use the target's URL form and auth style and the flow's component ids as the tweaks
+    skeleton; each reads its key from LANGFLOW_API_KEY, never from the file.
+    """
+    from flowprobe.client import RunClient
+    from flowprobe.flowfacts import learn_flow
+    from flowprobe.samples import KEY_ENV, write_samples
+    from flowprobe.settings import load_settings
+    from flowprobe.target import Target
+
+    def action() -> int:
+        target = Target.from_settings(load_settings(env=_load_env(target_env, {})))
+        with RunClient(target) as client:
+            facts = learn_flow(client)
+        for path in write_samples(target, facts, out):
+            click.echo(f"wrote {path}")
+        click.echo(f"run one with the key in the environment: {KEY_ENV}=... bash {out}/run.sh")
+        return 0
+
+    sys.exit(_guard(action))

@@ -27,6 +27,8 @@ FINDINGS = {
     "traceback-in-error-event": "an error event carries a server traceback",
     "messages-newlines-rewritten": "messages[0].message rewrites an answer's newlines for "
     "markdown (one becomes two), so it differs from results.message.text",
+    "pane-javascript-path-gone": "outputs[0].outputs[0].outputs.message.message is the answer "
+    "text itself, so the API pane's JavaScript path ...outputs.message.message.text is missing",
     "empty-upload-accepted": "an empty file is accepted for upload with 201, not refused",
     "deprecated-upload-path-unreadable": "the deprecated upload endpoint (which "
     "langflow.load.upload_file calls) answers an absolute server path that the flow's Read "

@@ -37,7 +37,8 @@ SUITE_FIXTURES = frozenset(
     }
 )
 MARKERS = {
-    "flowprobe_live": "needs a live target (concurrency, timing): skipped when replaying cassettes",
+    "flowprobe_live(reason=...)": "needs a live target (concurrency, timing, or a program that "
+    "calls it): skipped when replaying cassettes",
     "flowprobe_model": "needs a flow with a language model (it streams tokens)",
     "fuzz": "schemathesis fuzzing of the run endpoint (deselect with -m 'not fuzz')",
 }
@@ -104,14 +105,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mode = settings_of(config).get("mode")
-    live_skip = pytest.mark.skip(
-        reason=f"needs a live target (timing or concurrency); not run in {mode} mode"
-    )
     for item in items:
         if not SUITE_FIXTURES & set(getattr(item, "fixturenames", ())):
             continue
-        if mode != "live" and item.get_closest_marker("flowprobe_live"):
-            item.add_marker(live_skip)
+        live = item.get_closest_marker("flowprobe_live")
+        if mode != "live" and live is not None:
+            why = live.kwargs.get("reason", "timing or concurrency")
+            item.add_marker(pytest.mark.skip(reason=f"needs a live target ({why}); {mode} mode"))
         if mode in ("replay", "record"):
             record_mode = "none" if mode == "replay" else "new_episodes"
             folder = cassette_dir(config) / Path(str(item.path)).stem

@@ -1,0 +1,85 @@
+"""Client samples for one flow, in the shape of Langflow's API pane: cURL, Python, JavaScript.
+
+Each sample calls the target's run endpoint in its URL form and auth style, with the flow's
+real component ids as the tweaks skeleton, reads the key from ``LANGFLOW_API_KEY`` (it is never
+written into a file), and prints the answer through the access path its language's sample
+reads, exiting non-zero with that path named when the answer lacks it. Streaming variants read
+Langflow's stream (JSON records separated by blank lines) and print the ``end`` event's answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from flowprobe.flowfacts import FlowFacts
+from flowprobe.target import Target
+
+KEY_ENV = "LANGFLOW_API_KEY"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sample file: its name, language, how to run it, and the path it reads."""
+
+    file_name: str
+    language: str
+    stream: bool
+    reads: str
+
+    def command(self, path: Path) -> list[str]:
+        """The command line that runs the sample at ``path`` (the interpreter comes first)."""
+        runner = {"curl": ["bash"], "python": ["python"], "javascript": ["node"]}[self.language]
+        return [*runner, str(path)]
+
+
+_PYTHON_PATH = "outputs[0].outputs[0].results.message.text"
+_JS_PATH = "outputs[0].outputs[0].outputs.message.message.text"
+SAMPLES = (
+    Sample("run.sh", "curl", False, _PYTHON_PATH),
+    Sample("run_stream.sh", "curl", True, "result." + _PYTHON_PATH),
+    Sample("run.py", "python", False, _PYTHON_PATH),
+    Sample("run_stream.py", "python", True, "result." + _PYTHON_PATH),
+    Sample("run.mjs", "javascript", False, _JS_PATH),
+    Sample("run_stream.mjs", "javascript", True, "result." + _JS_PATH),
+)
+
+
+def tweaks_skeleton(facts: FlowFacts) -> dict[str, dict[str, object]]:
+    """``{component_id: {}}`` for every component of the flow, in the flow's order."""
+    return {component.id: {} for component in facts.components}
+
+
+def render(sample: Sample, target: Target, facts: FlowFacts) -> str:
+    """The text of ``sample`` for ``target``'s flow."""
+    template = resources.files("flowprobe").joinpath(f"sample_templates/{sample.file_name}.tmpl")
+    skeleton = tweaks_skeleton(facts)
+    header = "Authorization" if target.auth == "bearer" else "x-api-key"
+    values = {
+        "__RUN_URL__": target.run_url().removesuffix("?stream=false"),
+        "__FLOW_NAME__": json.dumps(facts.name),
+        "__FILE_NAME__": sample.file_name,
+        "__TWEAKS_COMPACT__": json.dumps(skeleton),
+        "__TWEAKS__": json.dumps(skeleton, indent=2),
+        "__AUTH_HEADER__": header,
+        "__AUTH_PREFIX__": "Bearer " if header == "Authorization" else "",
+    }
+    text = template.read_text(encoding="utf-8")
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return target.redact(text)  # the key is never in a template; this keeps it so
+
+
+def write_samples(target: Target, facts: FlowFacts, out: Path) -> list[Path]:
+    """Write every sample into ``out``; the shell scripts are made executable."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for sample in SAMPLES:
+        path = out / sample.file_name
+        path.write_text(render(sample, target, facts), encoding="utf-8")
+        if sample.language == "curl":
+            path.chmod(0o755)
+        written.append(path)
+    return written
