@@ -201,25 +201,34 @@ def _rename_text(run_response: Any) -> None:
                 message["txt"] = message.pop("text")
 
 
+def _rewriting_answers(rewrite: Callable[[Any], None]) -> Fault:
+    """A fault that applies ``rewrite`` to each run answer: the JSON body, or the end event's."""
+
+    async def apply(request: Request, forward: Forward, state: ProxyState) -> Answer:
+        answer = await forward(request)
+        if answer.status == 200 and answer.is_json and request.is_run:
+            body = json.loads(await answer.read())
+            rewrite(body)
+            return answer.with_body(json.dumps(body).encode())
+
+        async def in_end(records: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+            async for record in records:
+                event = _event(record)
+                if event.get("event") != "end":
+                    yield record
+                    continue
+                rewrite((event.get("data") or {}).get("result"))
+                yield _record(event)
+
+        return _rewrite_stream(answer, in_end)
+
+    return apply
+
+
 @fault
 async def renamed_field(request: Request, forward: Forward, state: ProxyState) -> Answer:
     """``results.message.text`` becomes ``txt``, in JSON answers and in the ``end`` event."""
-    answer = await forward(request)
-    if answer.status == 200 and answer.is_json and request.is_run:
-        body = json.loads(await answer.read())
-        _rename_text(body)
-        return answer.with_body(json.dumps(body).encode())
-
-    async def rename_in_end(records: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        async for record in records:
-            event = _event(record)
-            if event.get("event") != "end":
-                yield record
-                continue
-            _rename_text((event.get("data") or {}).get("result"))
-            yield _record(event)
-
-    return _rewrite_stream(answer, rename_in_end)
+    return await _rewriting_answers(_rename_text)(request, forward, state)
 
 
 def _rename_output_message(run_response: Any) -> None:
@@ -234,22 +243,7 @@ def _rename_output_message(run_response: Any) -> None:
 @fault
 async def renamed_output_message(request: Request, forward: Forward, state: ProxyState) -> Answer:
     """``outputs.message`` (where the JavaScript sample reads) becomes ``msg``, both ways."""
-    answer = await forward(request)
-    if answer.status == 200 and answer.is_json and request.is_run:
-        body = json.loads(await answer.read())
-        _rename_output_message(body)
-        return answer.with_body(json.dumps(body).encode())
-
-    async def rename_in_end(records: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        async for record in records:
-            event = _event(record)
-            if event.get("event") != "end":
-                yield record
-                continue
-            _rename_output_message((event.get("data") or {}).get("result"))
-            yield _record(event)
-
-    return _rewrite_stream(answer, rename_in_end)
+    return await _rewriting_answers(_rename_output_message)(request, forward, state)
 
 
 @fault

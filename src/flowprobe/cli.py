@@ -67,6 +67,29 @@ def with_ports(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def target_env_option(
+    default: str = "[default: environment, else .flowprobe/target.env]",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--target-env FILE``: the settings `flowprobe up` wrote, instead of the environment."""
+    return click.option(
+        "--target-env",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help=f"a target.env written by `flowprobe up` {default}",
+    )
+
+
+scenario_option = click.option(
+    "--scenario", type=click.Choice(["stream", "run"]), default="stream", show_default=True
+)
+users_option = click.option(
+    "-u", "--users", type=click.IntRange(1, 1000), default=2, show_default=True
+)
+run_time_option = click.option(
+    "-t", "--run-time", type=click.IntRange(1, 3600), default=20, show_default=True, help="seconds"
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowprobe")
 def cli() -> None:
@@ -225,18 +248,14 @@ def _progress(line: str) -> None:
 
 
 @cli.command("load")
-@click.option(
-    "--scenario", type=click.Choice(["stream", "run"]), default="stream", show_default=True
-)
+@scenario_option
 @click.option("--open-loop", is_flag=True, help="start calls at --rate per second (-u is the pool)")
 @click.option(
     "--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="arrivals/s"
 )
-@click.option("-u", "--users", type=click.IntRange(1, 1000), default=2, show_default=True)
+@users_option
 @click.option("-r", "--spawn-rate", type=click.FloatRange(min=0, min_open=True), default=2.0)
-@click.option(
-    "-t", "--run-time", type=click.IntRange(1, 3600), default=20, show_default=True, help="seconds"
-)
+@run_time_option
 @click.option("--steps", default=None, help="step shape users:seconds,... instead of -u/-t")
 @click.option("--input", "input_value", default=None, help="the input_value sent [default: hello]")
 @click.option("--tweaks", default=None, help="tweaks as a JSON object")
@@ -247,13 +266,7 @@ def _progress(line: str) -> None:
     default=Path(".flowprobe/load"),
     show_default=True,
 )
-@click.option(
-    "--target-env",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="a target.env written by `flowprobe up` [default: environment, "
-    "else .flowprobe/target.env]",
-)
+@target_env_option()
 def load(
     scenario: str,
     open_loop: bool,
@@ -335,13 +348,7 @@ def _drift_new(old: Any, new: str, target_env: Path | None, limits: dict[str, An
     default="text",
     show_default=True,
 )
-@click.option(
-    "--target-env",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="a target.env written by `flowprobe up` [default: environment, "
-    "else .flowprobe/target.env]",
-)
+@target_env_option()
 @click.option("--max-calls", type=click.IntRange(1, 1000), default=200, show_default=True)
 @click.option(
     "--time-limit", type=click.FloatRange(1, 3600), default=600.0, show_default=True, help="s"
@@ -494,13 +501,9 @@ def gate(
     default=None,
     help="a baseline saved by `flowprobe baseline save`; without it, no regression check",
 )
-@click.option(
-    "--scenario", type=click.Choice(["stream", "run"]), default="stream", show_default=True
-)
-@click.option("-u", "--users", type=click.IntRange(1, 1000), default=2, show_default=True)
-@click.option(
-    "-t", "--run-time", type=click.IntRange(1, 3600), default=20, show_default=True, help="seconds"
-)
+@scenario_option
+@users_option
+@run_time_option
 @click.option("--no-load", is_flag=True, help="run the contract suites only")
 @click.option("-m", "markers", default=None, help="pytest marker expression for the suites")
 @click.option("-k", "keywords", default=None, help="pytest -k expression for the suites")
@@ -510,13 +513,7 @@ def gate(
     default=Path(".flowprobe/check"),
     show_default=True,
 )
-@click.option(
-    "--target-env",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="a target.env written by `flowprobe up` [default: FLOWPROBE_BASE_URL if set, "
-    "else the local target, started if needed]",
-)
+@target_env_option("[default: FLOWPROBE_BASE_URL if set, else the local target, started if needed]")
 def check(
     baseline: Path | None,
     scenario: str,
@@ -577,13 +574,7 @@ def _append_step_summary(markdown: Path) -> None:
     default=Path(".flowprobe/samples"),
     show_default=True,
 )
-@click.option(
-    "--target-env",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="a target.env written by `flowprobe up` [default: environment, "
-    "else .flowprobe/target.env]",
-)
+@target_env_option()
 def samples_command(out: Path, target_env: Path | None) -> None:
     """Write cURL, Python and JavaScript samples (plain and streaming) for the flow.
 
