@@ -117,10 +117,21 @@ def _read_cassette(path: Path, flow: str | None, source: str) -> list[Call | Non
         raise FlowprobeError(f"{path} is not a vcrpy cassette ({type(exc).__name__})") from None
 
 
+def _reads_an_uploaded_file(body: bytes) -> bool:
+    """Whether a run's tweaks name a file path: one uploaded earlier in the recording, which a
+    replay does not upload again, so the run's answer depends on state a replay lacks."""
+    try:
+        tweaks = json.loads(body or b"{}").get("tweaks")
+    except (ValueError, AttributeError):
+        return False
+    fields = tweaks.values() if isinstance(tweaks, dict) else ()
+    return any(isinstance(f, dict) and ("path" in f or "file_path" in f) for f in fields)
+
+
 def _call(request: Any, response: Mapping[str, Any], flow: str | None, source: str) -> Call | None:
     url = urlsplit(request.uri)
     path = normal_path(url.path, flow)
-    if path is None:
+    if path is None or _reads_an_uploaded_file(request.body or b""):
         return None
     return Call(
         method=request.method,
