@@ -19,10 +19,10 @@ from pathlib import Path
 import yaml
 
 from flowprobe import contracts
-from flowprobe.client import RunClient, run_body
 from flowprobe.settings import load_settings
-from flowprobe.stream import parse_all
 from flowprobe.target import Target
+from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.stream import parse_all
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flowprobe.flowfacts import FlowFacts
+from flowprobe.wire.flowfacts import FlowFacts
 
 
 @pytest.fixture

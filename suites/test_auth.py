@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from flowprobe import checks
-from flowprobe.client import RunClient, run_body
-from flowprobe.flowfacts import FlowFacts
 from flowprobe.target import Target
+from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.flowfacts import FlowFacts
 
 REFUSED = (401, 403)
 

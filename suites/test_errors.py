@@ -1,6 +1,6 @@
 """Errors: each bad request gets the status its contract promises and an error body that obeys
 the error contract; no request a client can send yields a 5xx. What Langflow does that clients
-cannot rely on is reported as a finding (see flowprobe.findings)."""
+cannot rely on is reported as a finding (see flowprobe.checks.findings)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from flowprobe import checks, contracts
-from flowprobe.client import RunClient, RunResult, run_body
-from flowprobe.flowfacts import FlowFacts
+from flowprobe.wire.client import RunClient, RunResult, run_body
+from flowprobe.wire.flowfacts import FlowFacts
 
 Report = Callable[[str, str], None]
 

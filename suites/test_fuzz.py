@@ -1,7 +1,8 @@
-"""Fuzzing: schemathesis generates run requests from flowprobe's own contracts (through the
-OpenAPI document in flowprobe.openapi) and checks every answer: no server error, a status and
-body the contracts allow, and, for streams, flowprobe's own stream checks (schemathesis cannot
-read Langflow's frames). Bounded: a fixed number of cases, at most a few calls a second."""
+"""Fuzzing: schemathesis generates run requests from flowprobe's own contracts (through
+the OpenAPI document in flowprobe.contracts.openapi) and checks every answer: no server error,
+a status and body the contracts allow, and, for streams, flowprobe's own stream checks
+(schemathesis cannot read Langflow's frames).
+Bounded: a fixed number of cases, at most a few calls a second."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from schemathesis.checks import (
 )
 
 from flowprobe import checks, contracts
-from flowprobe.openapi import build_openapi
-from flowprobe.stream import StreamOutcome, parse_all
+from flowprobe.contracts.openapi import build_openapi
 from flowprobe.target import Target
+from flowprobe.wire.stream import StreamOutcome, parse_all
 
 MAX_CASES = 30
 MIN_SECONDS_BETWEEN_CALLS = 0.2  # at most 5 calls a second against the target

@@ -24,10 +24,12 @@ from typing import Any
 
 import pytest
 
-from flowprobe import checks, contracts, local
-from flowprobe.client import RunClient, run_body
-from flowprobe.flowfacts import FlowFacts
-from flowprobe.local_runtime import LocalRun, run_flow_locally
+from flowprobe import checks, contracts
+from flowprobe.jsonpath import value_at
+from flowprobe.local import langflow as local
+from flowprobe.local.runtime import LocalRun, run_flow_locally
+from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.flowfacts import FlowFacts
 
 NOT_RETURNED_LOCALLY = {"$.session_id"}
 LOCAL_RUNTIME_TIMEOUT = 180.0
@@ -58,9 +60,9 @@ def _run_locally(flow: dict[str, Any], body: dict[str, Any], state: Path) -> Loc
 
 
 def _compare(api: Any, local_answer: Any, path: str) -> None:
-    api_value = contracts.value_at(api, path)
+    api_value = value_at(api, path)
     try:
-        local_value = contracts.value_at(local_answer, path)
+        local_value = value_at(local_answer, path)
     except LookupError:
         checks.fail("the local runtime answers where the API does", path=path, received="nothing")
     if isinstance(api_value, list):

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from flowprobe.client import RunClient, run_body
-from flowprobe.flowfacts import FlowFacts
-from flowprobe.samples import KEY_ENV, SAMPLES, Sample, render, write_samples
+from flowprobe.samples.render import KEY_ENV, SAMPLES, Sample, render, write_samples
 from flowprobe.target import Target
+from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.flowfacts import FlowFacts
 
 SAMPLE_TIMEOUT = 120.0
 Report = Callable[[str, str], None]

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from flowprobe import checks
-from flowprobe.client import RunClient, run_body
-from flowprobe.flowfacts import FlowFacts
+from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.flowfacts import FlowFacts
 
 INPUT_TYPES = ("chat", "text", "any")
 OUTPUT_TYPES = ("chat", "text", "any", "debug")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from flowprobe import checks
-from flowprobe.client import RunClient, run_body
-from flowprobe.flowfacts import FlowFacts
+from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.flowfacts import FlowFacts
 
 # A buffering proxy delivers every token in the same instant; a real stream spreads them.
 MIN_TOKEN_SPREAD = 0.010

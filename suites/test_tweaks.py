@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from flowprobe import checks
-from flowprobe.client import AsyncRunClient, RunClient, StreamedRun, run_body
-from flowprobe.flowfacts import FlowFacts
+from flowprobe.wire.client import AsyncRunClient, RunClient, StreamedRun, run_body
+from flowprobe.wire.flowfacts import FlowFacts
 
 NonceTweaks = Callable[..., tuple[str, dict[str, Any]]]
 CONCURRENT_CALLERS = 8

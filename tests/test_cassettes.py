@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from flowprobe.recording import find_secrets
+from flowprobe.cassettes import find_secrets
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 FILES = sorted(CASSETTES.rglob("*.yaml"))

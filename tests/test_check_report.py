@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from flowprobe.check import CheckPlan, CheckResult, SuiteFailure, contract_reasons, read_junit
-from flowprobe.check_report import markdown, verdict_text, write_reports
+from flowprobe.deploycheck.report import markdown, verdict_text, write_reports
+from flowprobe.deploycheck.run import (
+    CheckPlan,
+    CheckResult,
+    SuiteFailure,
+    contract_reasons,
+    read_junit,
+)
 
 SUITE = """
 import pytest
@@ -100,7 +106,7 @@ HISTORY = """Timestamp,User Count,Type,Name,Requests/s,Failures/s,95%,Total Requ
 
 
 def test_history_points_skip_the_empty_window_and_keep_the_run_clock(tmp_path: Path) -> None:
-    from flowprobe.check_report import series_points
+    from flowprobe.deploycheck.report import series_points
 
     history = tmp_path / "stream_stats_history.csv"
     history.write_text(HISTORY, encoding="utf-8")

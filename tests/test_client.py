@@ -1,4 +1,5 @@
-"""Tests for flowprobe.client: run calls over httpx, sync and async, mocked and over a socket."""
+"""Tests for flowprobe.wire.client: run calls over httpx, sync and async, mocked and over a
+socket."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from flowprobe.client import AsyncRunClient, Deadlines, RunClient, StreamedRun, run_body
 from flowprobe.errors import ContractViolation, TargetError
-from flowprobe.stream import StreamOutcome
 from flowprobe.target import Target
+from flowprobe.wire.client import AsyncRunClient, Deadlines, RunClient, StreamedRun, run_body
+from flowprobe.wire.stream import StreamOutcome
 
 KEY = "sk-client-secret-0123456789abcdef"
 SESSION = "5f1c7d0e-2b8a-4c55-9d7e-0a6b1f3e9c21"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from flowprobe import contracts
+from flowprobe.jsonpath import value_at
 
 EXAMPLES = Path(__file__).parent / "contracts" / "examples"
 
@@ -72,7 +73,7 @@ def test_the_paths_clients_read_are_listed_from_the_contract() -> None:
 
 def test_value_at_reads_a_json_path() -> None:
     example = read(EXAMPLES / "run-response" / "valid" / "no-model-chat-by-name.json")
-    text = contracts.value_at(example, "$.outputs[0].outputs[0].results.message.text")
+    text = value_at(example, "$.outputs[0].outputs[0].results.message.text")
     assert text == example["outputs"][0]["outputs"][0]["results"]["message"]["text"]
-    with pytest.raises(LookupError, match="nothing at 3"):
-        contracts.value_at(example, "$.outputs[3]")
+    with pytest.raises(LookupError, match=r"nothing at \[3\]"):
+        value_at(example, "$.outputs[3]")

@@ -20,10 +20,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from flowprobe import drift, shapes
+from flowprobe import drift
 from flowprobe.cli import cli
+from flowprobe.drift import shapes
+from flowprobe.drift.replay import WRONG_KEY
 from flowprobe.errors import FlowprobeError
-from flowprobe.replay import WRONG_KEY
 from flowprobe.target import Target
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from flowprobe.baseline import read_summary
 from flowprobe.cli import cli
 from flowprobe.errors import RunsNotComparable
-from flowprobe.gate import Thresholds, compare
-from flowprobe.noise import Samples, quantile_lower, quantile_upper, regression_confidence
-from flowprobe.thresholds import Threshold, from_options
+from flowprobe.gate.baseline import read_summary
+from flowprobe.gate.compare import Thresholds, compare
+from flowprobe.gate.noise import Samples, quantile_lower, quantile_upper, regression_confidence
+from flowprobe.gate.thresholds import Threshold, from_options
 
 DATA = Path(__file__).resolve().parent / "gate"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from flowprobe import local
 from flowprobe.errors import FlowprobeError
+from flowprobe.local import langflow as local
 
 
 def _config(tmp_path: Path, **kwargs: object) -> local.LocalConfig:
@@ -69,7 +69,7 @@ def test_stop_ends_the_stub_it_started(tmp_path: Path) -> None:
     config = _config(tmp_path)
     config.state_dir.mkdir()
     stub = subprocess.Popen(
-        [sys.executable, "-m", "flowprobe.stub_llm", "--port", "0"],
+        [sys.executable, "-m", "flowprobe.local.stub_llm", "--port", "0"],
         start_new_session=True,
         stdout=subprocess.PIPE,
         text=True,

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from flowprobe.client import RunClient, run_body
-from flowprobe.stream import parse_all
 from flowprobe.target import Target
+from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.stream import parse_all
 
 STUB_URL = os.environ.get("FLOWPROBE_STUB_URL", "")
 pytestmark = pytest.mark.skipif(

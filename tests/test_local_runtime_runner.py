@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flowprobe.errors import FlowprobeError
-from flowprobe.local_runtime import run_flow_locally
+from flowprobe.local.runtime import run_flow_locally
 
 STAND_IN = {
     "langflow/__init__.py": "",

@@ -8,7 +8,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from flowprobe import contracts
-from flowprobe.openapi import build_openapi
+from flowprobe.contracts.openapi import build_openapi
 from flowprobe.target import Target
 
 SELF_HOSTED = Target(base_url="http://127.0.0.1:7860", flow="my-flow", api_key="k")

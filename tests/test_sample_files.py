@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flowprobe.flowfacts import Component, FlowFacts
-from flowprobe.samples import KEY_ENV, SAMPLES, Sample, render, write_samples
+from flowprobe.samples.render import KEY_ENV, SAMPLES, Sample, render, write_samples
 from flowprobe.target import Target
+from flowprobe.wire.flowfacts import Component, FlowFacts
 
 KEY = "sk-flowprobe-sample-secret"
 FLOW = FlowFacts(

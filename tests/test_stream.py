@@ -1,4 +1,4 @@
-"""Tests for flowprobe.stream: framing, splitting anywhere, outcomes, summaries."""
+"""Tests for flowprobe.wire.stream: framing, splitting anywhere, outcomes, summaries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flowprobe.stream import (
+from flowprobe.wire.stream import (
     MalformedRecord,
     StreamEvent,
     StreamOutcome,

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from flowprobe.errors import FlowprobeError, SettingsError
-from flowprobe.stub_llm import (
+from flowprobe.local.stub_llm import (
     FIRST_TOKEN_DELAY_HEADER,
     INTER_TOKEN_DELAY_HEADER,
     MODEL_IDS,
@@ -547,7 +547,7 @@ def _read_until_closed(connection: socket.socket) -> bytes:
 
 
 def _module_command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "flowprobe.stub_llm", *arguments]
+    return [sys.executable, "-m", "flowprobe.local.stub_llm", *arguments]
 
 
 def _environment() -> dict[str, str]:

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import httpx
 
-from flowprobe.client import run_body
 from flowprobe.load.command import LocustRun
 from flowprobe.settings import load_settings
 from flowprobe.target import Target
+from flowprobe.wire.client import run_body
 
 LOCUSTFILE = Path(__file__).resolve().parent / "bench_locustfile.py"
 FAKE = Path(__file__).resolve().parents[2] / "tests" / "load" / "langflow_fake.py"

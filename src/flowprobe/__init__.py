@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from flowprobe.client import AsyncRunClient, Deadlines, RunClient, RunResult, StreamedRun, run_body
-from flowprobe.contracts import Violation, check, violations
+from flowprobe.contracts.validation import Violation, check, violations
 from flowprobe.errors import ContractViolation, FlowprobeError, SettingsError, TargetError
 from flowprobe.settings import Settings, load_settings
-from flowprobe.stream import StreamEvent, StreamOutcome, StreamParser, StreamSummary, summarize
 from flowprobe.target import Target
+from flowprobe.wire.client import (
+    AsyncRunClient,
+    Deadlines,
+    RunClient,
+    RunResult,
+    StreamedRun,
+    run_body,
+)
+from flowprobe.wire.stream import StreamEvent, StreamOutcome, StreamParser, StreamSummary, summarize
 
 __version__ = "0.1.0"
 

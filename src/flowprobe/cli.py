@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from flowprobe import local
 from flowprobe.errors import FlowprobeError
-from flowprobe.load.launch import LoadPlan, launch
+from flowprobe.load.launch import LaunchPlan, launch
+from flowprobe.local import langflow as local
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -156,7 +156,7 @@ def stub_llm(
     host: str, port: int, first_token_delay_ms: float, inter_token_delay_ms: float, tokens: int
 ) -> None:
     """Serve the OpenAI-compatible stub LLM in the foreground."""
-    from flowprobe.stub_llm import StubSettings, run_stub_cli
+    from flowprobe.local.stub_llm import StubSettings, run_stub_cli
 
     settings = StubSettings(
         first_token_delay=first_token_delay_ms / 1000,
@@ -216,7 +216,7 @@ def record(cassette_dir: Path, pytest_args: tuple[str, ...], **options: Any) -> 
         env.update(FLOWPROBE_MODE="record", FLOWPROBE_CASSETTE_DIR=str(cassette_dir.resolve()))
         code = _pytest(["suites", "-p", "no:randomly", *pytest_args], env)
         if code == 0:
-            from flowprobe.recording import write_replay_target
+            from flowprobe.cassettes import write_replay_target
 
             write_replay_target(cassette_dir, env)
             click.echo(f"cassettes written to {cassette_dir}/")
@@ -291,7 +291,7 @@ def load(
             "tweaks": tweaks,
             "warmup": None if warmup is None else str(warmup),
         }
-        plan = LoadPlan(
+        plan = LaunchPlan(
             scenario=scenario,
             open_loop=open_loop,
             users=users,
@@ -405,7 +405,7 @@ def baseline() -> None:
 )
 def baseline_save(run_file: Path, out: Path) -> None:
     """Store a valid load run's summary, with its settings (never secrets), as a baseline."""
-    from flowprobe.baseline import save_baseline
+    from flowprobe.gate.baseline import save_baseline
 
     def action() -> int:
         document = save_baseline(run_file, out)
@@ -469,9 +469,9 @@ def gate(
     markdown_out: Path | None,
 ) -> None:
     """Compare a load run with a baseline: exit 1 on a regression beyond threshold and noise."""
-    from flowprobe import thresholds
-    from flowprobe.baseline import read_summary
-    from flowprobe.gate import compare
+    from flowprobe.gate import thresholds
+    from flowprobe.gate.baseline import read_summary
+    from flowprobe.gate.compare import compare
 
     def action() -> int:
         chosen = thresholds.Thresholds()
@@ -531,15 +531,17 @@ def check(
     Writes junit.xml, summary.md and report.html in --out (summary.md is also appended to
     $GITHUB_STEP_SUMMARY when set). Exit 0 pass, 1 broken contract or regression, 2 setup error.
     """
-    from flowprobe.check import CheckPlan, run_check
-    from flowprobe.check_report import verdict_text, write_reports
+    from flowprobe.deploycheck.report import verdict_text, write_reports
+    from flowprobe.deploycheck.run import CheckPlan, run_check
 
     def action() -> int:
         if target_env is not None:
             env = _load_env(target_env, {})
         else:
             env = _target_env(not os.environ.get("FLOWPROBE_BASE_URL"), **options)
-        load_plan = LoadPlan(scenario=scenario, users=users, run_time_s=run_time, out=out / "load")
+        load_plan = LaunchPlan(
+            scenario=scenario, users=users, run_time_s=run_time, out=out / "load"
+        )
         plan = CheckPlan(
             out=out,
             markers=markers,
@@ -581,11 +583,11 @@ def samples_command(out: Path, target_env: Path | None) -> None:
     They use the target's URL form and auth style and the flow's component ids as the tweaks
     skeleton; each reads its key from LANGFLOW_API_KEY, never from the file.
     """
-    from flowprobe.client import RunClient
-    from flowprobe.flowfacts import learn_flow
-    from flowprobe.samples import KEY_ENV, write_samples
+    from flowprobe.samples.render import KEY_ENV, write_samples
     from flowprobe.settings import load_settings
     from flowprobe.target import Target
+    from flowprobe.wire.client import RunClient
+    from flowprobe.wire.flowfacts import learn_flow
 
     def action() -> int:
         target = Target.from_settings(load_settings(env=_load_env(target_env, {})))

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from flowprobe import contracts
-from flowprobe.client import AsyncRunClient, Deadlines, RunClient
+from flowprobe.cassettes import register, vcr_settings
+from flowprobe.checks.findings import FINDINGS, Finding, load_baseline
 from flowprobe.errors import FlowprobeError, SettingsError
-from flowprobe.findings import FINDINGS, Finding, load_baseline
-from flowprobe.flowfacts import FlowFacts, find_flow, learn_flow
-from flowprobe.recording import register, vcr_settings
 from flowprobe.settings import SETTINGS, Settings, load_settings
 from flowprobe.target import Target
+from flowprobe.wire.client import AsyncRunClient, Deadlines, RunClient
+from flowprobe.wire.flowfacts import FlowFacts, find_flow, learn_flow
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 FINDINGS_KEY = pytest.StashKey[list[Finding]]()

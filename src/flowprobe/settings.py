@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flowprobe.errors import SettingsError
+from flowprobe.redaction import REDACTED
 
 MODES = ("live", "replay", "record")
 AUTH_STYLES = ("x-api-key", "bearer")
@@ -79,7 +80,7 @@ class Settings:
         return self.sources.get(name, "default")
 
     def __repr__(self) -> str:
-        shown = {k: ("***" if BY_NAME[k].secret and v else v) for k, v in self.values.items()}
+        shown = {k: (REDACTED if BY_NAME[k].secret and v else v) for k, v in self.values.items()}
         return f"Settings({shown!r})"
 
 
@@ -120,7 +121,7 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
     except ValueError as exc:
         raise SettingsError(f"{where}={raw!r} is not valid: {exc}") from None
     if setting.choices and value not in setting.choices:
-        shown = "***" if setting.secret else repr(raw)
+        shown = REDACTED if setting.secret else repr(raw)
         raise SettingsError(f"{where}={shown} is not one of: {', '.join(setting.choices)}")
     return value
 

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from flowprobe.errors import SettingsError
+from flowprobe.redaction import REDACTED, redact
 from flowprobe.settings import AUTH_STYLES, Settings
 
 _UUID = re.compile(
     r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 )
-REDACTED = "***"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,11 +127,3 @@ def _is_http_url(text: str) -> bool:
     except (httpx.InvalidURL, ValueError):
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def redact(text: str, secrets: Any) -> str:
-    """Replace every non-empty secret in ``text`` with ``***``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(str(secret), REDACTED)
-    return text

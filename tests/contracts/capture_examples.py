@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 
 from flowprobe import contracts
-from flowprobe.client import RunClient, RunResult, run_body
-from flowprobe.flowfacts import find_flow
 from flowprobe.settings import load_settings
-from flowprobe.stream import parse_all
 from flowprobe.target import Target
-from flowprobe.upload import upload_file
+from flowprobe.wire.client import RunClient, RunResult, run_body
+from flowprobe.wire.flowfacts import find_flow
+from flowprobe.wire.stream import parse_all
+from flowprobe.wire.upload import upload_file
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 NO_MODEL_FLOW = os.environ.get("FLOWPROBE_NO_MODEL_FLOW") or "flowprobe-no-model"

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from flowprobe.load.arrivals import ArrivalSchedule, Claim
-from flowprobe.load.config import LoadConfig, load_config, load_setup
+from flowprobe.load.config import LoadConfig, load_config, load_run_setup
 from flowprobe.load.failures import RunFailure
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
     "attach",
     "build_summary",
     "load_config",
-    "load_setup",
+    "load_run_setup",
 ]
 
 _LAZY = {
@@ -35,7 +35,7 @@ _LAZY = {
     "OpenLoopStreamingRunUser": "users",
     "RunUser": "users",
     "StreamingRunUser": "users",
-    "StepShape": "shapes",
+    "StepShape": "step_shape",
     "attach": "report",
     "build_summary": "report",
 }

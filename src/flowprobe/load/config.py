@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from flowprobe.errors import SettingsError
+from flowprobe.redaction import REDACTED
 from flowprobe.settings import Settings, load_settings
-from flowprobe.target import REDACTED, Target
+from flowprobe.target import Target
 
 SESSION_MODES = ("per-user", "per-request", "none")
 ARRIVALS = ("constant", "poisson")
@@ -141,7 +142,7 @@ def load_config(env: Mapping[str, str] | None = None) -> LoadConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class LoadSetup:
+class RunSetup:
     """The resolved target, flowprobe settings and load settings of one run."""
 
     target: Target
@@ -155,7 +156,7 @@ class LoadSetup:
         return {"target": self.target.describe(), "flowprobe": shown, "load": self.config.as_dict()}
 
 
-def load_setup(env: Mapping[str, str] | None = None) -> LoadSetup:
+def load_run_setup(env: Mapping[str, str] | None = None) -> RunSetup:
     """Resolve target and load settings from the environment (and pyproject.toml)."""
     settings = load_settings(env=env)
-    return LoadSetup(Target.from_settings(settings), settings, load_config(env))
+    return RunSetup(Target.from_settings(settings), settings, load_config(env))

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from flowprobe.errors import SettingsError
 from flowprobe.load.command import LocustRun
+from flowprobe.resources import locate
 
-LOADTESTS = Path(__file__).resolve().parents[3] / "loadtests"
 SCENARIOS = {
     ("run", False): ("locustfile.py", "RunClosedLoop"),
     ("run", True): ("locustfile.py", "RunOpenLoop"),
@@ -30,7 +30,7 @@ Say = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LoadPlan:
+class LaunchPlan:
     """What to run: the scenario, its shape and where its outputs go."""
 
     scenario: str = "stream"
@@ -66,7 +66,8 @@ class LoadPlan:
 
     def command(self) -> list[str]:
         locustfile, user_class = SCENARIOS[(self.scenario, self.open_loop)]
-        files = [LOADTESTS / locustfile] + ([LOADTESTS / "steps.py"] if self.steps else [])
+        loadtests = locate("loadtests")
+        files = [loadtests / locustfile] + ([loadtests / "steps.py"] if self.steps else [])
         return LocustRun(
             locustfiles=files,
             user_classes=[user_class],
@@ -94,7 +95,7 @@ def preflight(env: Mapping[str, str]) -> None:
         raise SettingsError(check.stderr.strip().removeprefix("flowprobe load: bad settings: "))
 
 
-def launch(plan: LoadPlan, env: Mapping[str, str], say: Say, progress: Say) -> int:
+def launch(plan: LaunchPlan, env: Mapping[str, str], say: Say, progress: Say) -> int:
     """Run ``plan`` to its end (or its bound); locust's exit code, 1 if it overran."""
     preflight(env)
     plan.out.mkdir(parents=True, exist_ok=True)

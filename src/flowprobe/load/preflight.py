@@ -10,12 +10,12 @@ import json
 import sys
 
 from flowprobe.errors import FlowprobeError
-from flowprobe.load.config import load_setup
+from flowprobe.load.config import load_run_setup
 
 
 def main() -> int:
     try:
-        setup = load_setup()
+        setup = load_run_setup()
     except FlowprobeError as exc:
         print(f"flowprobe load: bad settings: {exc}", file=sys.stderr)
         return 2

@@ -22,9 +22,9 @@ from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import StatsError
 
 from flowprobe.load import metrics
-from flowprobe.load.context import LoadContext, get_context
 from flowprobe.load.failures import kind_of
-from flowprobe.recording import scrub_value
+from flowprobe.load.worker_state import WorkerState, worker_state
+from flowprobe.redaction import scrub_value
 
 logger = logging.getLogger("flowprobe.load")
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
@@ -51,10 +51,10 @@ def _coordinator(environment: Any) -> bool:
 
 def _on_test_start(environment: Any, **_: Any) -> None:
     if _coordinator(environment):
-        gevent.spawn(_watch, environment, get_context(environment))
+        gevent.spawn(_watch, environment, worker_state(environment))
 
 
-def _watch(environment: Any, context: LoadContext) -> None:
+def _watch(environment: Any, context: WorkerState) -> None:
     """After the warm-up, reset the stats once, then sample the generators' CPU."""
     warmup = context.setup.config.warmup
     if warmup > 0:
@@ -90,7 +90,7 @@ class _CpuMeter:
 def _on_quitting(environment: Any, **_: Any) -> None:
     if not _coordinator(environment):
         return
-    context = get_context(environment)
+    context = worker_state(environment)
     summary = build_summary(environment.runner.stats, context, shape=run_shape(environment))
     environment.process_exit_code = 0 if summary["passed"] else 1
     for reason in summary["reasons"]:
@@ -101,7 +101,7 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         logger.info("flowprobe: summary written to %s", path)
 
 
-def _summary_path(environment: Any, context: LoadContext) -> Path | None:
+def _summary_path(environment: Any, context: WorkerState) -> Path | None:
     if context.setup.config.summary:
         return Path(context.setup.config.summary)
     prefix = getattr(environment.parsed_options, "csv_prefix", None)
@@ -135,7 +135,7 @@ def _percentiles(entry: Any) -> dict[str, Any]:
 
 
 def build_summary(
-    stats: Any, context: LoadContext, *, shape: dict[str, Any] | None = None
+    stats: Any, context: WorkerState, *, shape: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Percentiles of every metric, rates, errors by kind, validity and the settings.
 
@@ -225,7 +225,7 @@ def _slo(summary: dict[str, Any], ttft_ms: float, e2e_ms: float) -> dict[str, An
     }
 
 
-def _invalid_reasons(summary: dict[str, Any], context: LoadContext) -> list[str]:
+def _invalid_reasons(summary: dict[str, Any], context: WorkerState) -> list[str]:
     config = context.setup.config
     reasons = []
     cpu = summary["generator_cpu_percent"]["max"]

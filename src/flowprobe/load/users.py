@@ -1,7 +1,7 @@
 """Abstract locust users for Langflow's run endpoint, on ``FastHttpUser``.
 
 :class:`RunUser` calls ``?stream=false``, :class:`StreamingRunUser` calls ``?stream=true`` and
-reads the body as it arrives with :class:`~flowprobe.stream.StreamParser`. A call succeeds only
+reads the body as it arrives with :class:`~flowprobe.wire.stream.StreamParser`. A call succeeds only
 if it answers 200 and obeys the contract (checked on every Nth answer); a stream also only if it
 ends with ``end``. Metrics are fired as request events (see :mod:`flowprobe.load.metrics`).
 The ``OpenLoop*`` variants start calls on an arrival schedule instead of a closed loop.
@@ -20,9 +20,7 @@ from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from flowprobe import contracts
-from flowprobe.client import run_body
 from flowprobe.load import metrics
-from flowprobe.load.context import LoadContext, get_context
 from flowprobe.load.failures import (
     CONNECTION,
     CONTRACT,
@@ -34,7 +32,9 @@ from flowprobe.load.failures import (
     http_status,
 )
 from flowprobe.load.reading import BodyEnded, read_available
-from flowprobe.stream import StreamEvent, StreamOutcome, StreamParser
+from flowprobe.load.worker_state import WorkerState, worker_state
+from flowprobe.wire.client import run_body
+from flowprobe.wire.stream import StreamEvent, StreamOutcome, StreamParser
 
 logger = logging.getLogger("flowprobe.load")
 _OUTCOME_FAILURES = {
@@ -49,7 +49,7 @@ class _LangflowUser(FastHttpUser):
     stream = False
 
     def __init__(self, environment: Any) -> None:
-        self.flowprobe: LoadContext = get_context(environment)
+        self.flowprobe: WorkerState = worker_state(environment)
         target = self.flowprobe.setup.target
         self.host = target.base_url
         self.network_timeout = float(self.flowprobe.setup.settings.get("timeout") or 60.0)
@@ -237,7 +237,7 @@ class _OpenLoop:
     """Starts each call on the shared arrival schedule; reports lateness and missed slots."""
 
     environment: Any
-    flowprobe: LoadContext
+    flowprobe: WorkerState
     wait_time = constant(0)
 
     def before_call(self) -> None:

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from flowprobe.errors import RunsNotComparable, SummaryFileError
-from flowprobe.noise import Samples
-from flowprobe.recording import scrub_value
-from flowprobe.target import redact
+from flowprobe.gate.noise import Samples
+from flowprobe.redaction import redact, scrub_value
 
 BASELINE_FORMAT = 1
 _REQUIRED = ("duration_s", "requests", "failures", "metrics_ms", "settings")

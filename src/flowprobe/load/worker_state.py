@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowprobe.load.arrivals import ArrivalSchedule
-from flowprobe.load.config import LoadSetup, load_setup
+from flowprobe.load.config import RunSetup, load_run_setup
 
 _ATTRIBUTE = "flowprobe_load"
 
 
 @dataclass(slots=True)
-class LoadContext:
+class WorkerState:
     """The resolved settings, the arrival schedule and what the validity checks collect."""
 
-    setup: LoadSetup
+    setup: RunSetup
     worker_index: int = 0
     cpu_samples: list[float] = field(default_factory=list)
     measuring_since: float | None = None
@@ -35,11 +35,13 @@ class LoadContext:
         return self._schedule
 
 
-def get_context(environment: Any) -> LoadContext:
+def worker_state(environment: Any) -> WorkerState:
     """The run's context, created from the environment variables on first use."""
-    context: LoadContext | None = getattr(environment, _ATTRIBUTE, None)
+    context: WorkerState | None = getattr(environment, _ATTRIBUTE, None)
     if context is None:
         runner = getattr(environment, "runner", None)
-        context = LoadContext(load_setup(), worker_index=getattr(runner, "worker_index", 0) or 0)
+        context = WorkerState(
+            load_run_setup(), worker_index=getattr(runner, "worker_index", 0) or 0
+        )
         setattr(environment, _ATTRIBUTE, context)
     return context

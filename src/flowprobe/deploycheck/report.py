@@ -17,7 +17,7 @@ from typing import Any
 
 from junitparser import Failure, JUnitXml, TestCase, TestSuite
 
-from flowprobe.check import CheckResult
+from flowprobe.deploycheck.run import CheckResult
 from flowprobe.load import metrics
 
 _LOAD_ROWS = (

@@ -3,10 +3,10 @@
 A :class:`Recording` is every run call of a cassette set (:func:`load_recording`), or the same
 calls replayed against a live target (:func:`record_live`). :func:`compare` pairs the calls of
 OLD and NEW by request (method, path with the flow written ``{flow}`` or ``{flow-id}``, the
-``stream`` query, and the body as ``flowprobe.recording``'s body matcher compares it; repeated
+``stream`` query, and the body as ``flowprobe.cassettes``'s body matcher compares it; repeated
 requests pair in order), then, per kind of answer (the request, the status, and for a stream
 each event kind: ``event token``, ``event end``, ...), diffs the union of the answers' JSON
-shapes (:mod:`flowprobe.shapes`): paths added, removed, or whose JSON type changed.
+shapes (:mod:`flowprobe.drift.shapes`): paths added, removed, or whose JSON type changed.
 
 Breaking (the check fails): a path the contracts mark ``x-read-by-clients`` (or one on the way
 to it) is removed, or retyped to a type it never had; or a call that succeeded (2xx) no longer
@@ -23,10 +23,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowprobe import shapes
-from flowprobe.calls import Call, Recording, load_recording
-from flowprobe.drift_report import Change, DriftReport, rank
-from flowprobe.replay import record_live, require_loopback
+from flowprobe.drift import shapes
+from flowprobe.drift.calls import Call, Recording, load_recording
+from flowprobe.drift.replay import record_live, require_loopback
+from flowprobe.drift.report import Change, DriftReport, rank
 
 __all__ = [
     "Call",

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from flowprobe import checks, contracts
-from flowprobe.client import RunClient, RunResult
+from flowprobe.wire.client import RunClient, RunResult
 
 ENDPOINTS = {"files": "files/upload", "deprecated": "upload"}
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from flowprobe.thresholds import LOWER_IS_WORSE, Threshold
+from flowprobe.gate.thresholds import LOWER_IS_WORSE, Threshold
 
 FAILING = ("regression", "missing")
 _ORDER = ("regression", "missing", "unproven", "pass")
@@ -20,7 +20,7 @@ _ORDER = ("regression", "missing", "unproven", "pass")
 def _sure(confidence: float) -> str:
     """A confidence as a percentage that never rounds up to a certainty."""
     if confidence <= 0:
-        return "< 25 %"  # not even one-sided bounds at 50 % each (see flowprobe.noise)
+        return "< 25 %"  # not even one-sided bounds at 50 % each (see flowprobe.gate.noise)
     shown = math.floor(confidence * 1000) / 10
     return "> 99.9 %" if shown >= 99.9 else f"{shown:g} %"
 

@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowprobe.client import RunClient, run_body
 from flowprobe.errors import TargetError
+from flowprobe.wire.client import RunClient, run_body
 
 MODEL_FIELDS = frozenset({"model_name", "model"})
 

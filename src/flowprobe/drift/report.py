@@ -1,6 +1,7 @@
 """The drift report: each change to the run API's answers, ranked, as text, Markdown or JSON.
 
-See :mod:`flowprobe.drift` for how changes are found, what is breaking and how they are ranked.
+See :mod:`flowprobe.drift.compare` for how changes are found, what is breaking and how
+they are ranked.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 
-from flowprobe import shapes
+from flowprobe.drift import shapes
 
 REMOVED, RETYPED, ADDED, STATUS = "removed", "retyped", "added", "status"
 _SEVERITY = {STATUS: 1, REMOVED: 2, RETYPED: 2, ADDED: 3}  # breaking ones come first, as 0

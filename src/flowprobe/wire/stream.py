@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from flowprobe.jsonpath import value_or_none
+from flowprobe.wire.answer_paths import END_RESULT, RESULTS_TEXT
+
 __all__ = [
     "MalformedRecord",
     "StreamEvent",
@@ -378,20 +381,8 @@ def _first(events: list[StreamEvent], names: Container[str]) -> StreamEvent | No
 
 
 def _final_text(end_data: Any) -> str | None:
-    text = _dig(end_data, "result", "outputs", 0, "outputs", 0, "results", "message", "text")
+    text = value_or_none(end_data, (*END_RESULT[1:], *RESULTS_TEXT))
     return text if isinstance(text, str) else None
-
-
-def _dig(value: Any, *path: str | int) -> Any:
-    """Follow keys and indexes into decoded JSON; ``None`` as soon as one is missing."""
-    for step in path:
-        if isinstance(step, str) and isinstance(value, Mapping):
-            value = value.get(step)
-        elif isinstance(step, int) and isinstance(value, list) and -len(value) <= step < len(value):
-            value = value[step]
-        else:
-            return None
-    return value
 
 
 def parse_all(body: bytes) -> tuple[list[StreamEvent], StreamParser]:
@@ -409,8 +400,8 @@ def legacy_stream_url(body: Mapping[str, Any]) -> str | None:
     first non-empty URL as sent, usually a path to resolve against the base URL; else ``None``.
     """
     for run_output in _as_list(body.get("outputs")):
-        for output in _as_list(_dig(run_output, "outputs")):
-            url = _dig(output, "artifacts", "stream_url")
+        for output in _as_list(value_or_none(run_output, ("outputs",))):
+            url = value_or_none(output, ("artifacts", "stream_url"))
             if isinstance(url, str) and url:
                 return url
     return None

@@ -27,6 +27,7 @@ import httpx
 import platformdirs
 
 from flowprobe.errors import FlowprobeError
+from flowprobe.resources import shipped
 
 LANGFLOW_VERSION = "1.13.0"
 STATE_DIR = Path(".flowprobe")
@@ -68,11 +69,7 @@ def environment_dir() -> Path:
 
 def flows_dir() -> Path:
     """The reference flow files: inside the wheel, else the source checkout's ``flows/``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "flows_data", here.parent.parent / "flows"):
-        if candidate.is_dir():
-            return candidate
-    raise FlowprobeError(f"flowprobe's reference flows are missing (looked beside {here})")
+    return shipped("flows", what="reference flows")
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -237,7 +234,7 @@ def _start_processes(config: LocalConfig, langflow: Path, progress: Progress) ->
     stub = [
         sys.executable,
         "-m",
-        "flowprobe.stub_llm",
+        "flowprobe.local.stub_llm",
         "--port",
         str(config.stub_port),
         "--first-token-delay-ms",
@@ -298,7 +295,7 @@ def stop(config: LocalConfig, progress: Progress) -> int:
     stopped = 0
     for name in ("langflow", "stub"):
         pid = int(pids.get(name, 0))
-        expected = "langflow" if name == "langflow" else "flowprobe.stub_llm"
+        expected = "langflow" if name == "langflow" else "flowprobe.local.stub_llm"
         if pid and _alive(pid) and expected in _command_line(pid):
             _terminate(pid)
             stopped += 1

@@ -2,8 +2,8 @@
 
 Python API, used by ``flowprobe gate`` and reusable by other commands::
 
-    from flowprobe.gate import compare
-    from flowprobe.baseline import read_summary
+    from flowprobe.gate.compare import compare
+    from flowprobe.gate.baseline import read_summary
     result = compare(read_summary(Path("loadtests/baselines/stream.json"), "--baseline"),
                      read_summary(Path(".flowprobe/load/stream_summary.json")))
     result.passed            # False when any metric regressed or went missing
@@ -12,7 +12,7 @@ Python API, used by ``flowprobe gate`` and reusable by other commands::
 
 :func:`compare` raises :class:`~flowprobe.errors.RunsNotComparable` when the runs were made
 under different settings or the new run is invalid. How sure a verdict is comes from
-:mod:`flowprobe.noise`; thresholds from :mod:`flowprobe.thresholds`.
+:mod:`flowprobe.gate.noise`; thresholds from :mod:`flowprobe.gate.thresholds`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowprobe.baseline import differing_settings, samples_of, unrecorded_settings, unwrap
 from flowprobe.errors import RunsNotComparable
-from flowprobe.gate_result import Comparison, GateResult
-from flowprobe.noise import (
+from flowprobe.gate.baseline import differing_settings, samples_of, unrecorded_settings, unwrap
+from flowprobe.gate.noise import (
     proportion_bounds,
     quantile_lower,
     quantile_upper,
@@ -31,7 +30,8 @@ from flowprobe.noise import (
     regression_confidence,
     samples_needed,
 )
-from flowprobe.thresholds import DEFAULTS, LOWER_IS_WORSE, Threshold, Thresholds
+from flowprobe.gate.result import Comparison, GateResult
+from flowprobe.gate.thresholds import DEFAULTS, LOWER_IS_WORSE, Threshold, Thresholds
 
 __all__ = ["Comparison", "GateResult", "Threshold", "Thresholds", "compare"]
 

@@ -3,7 +3,7 @@
 Only run calls (``/api/v1/run/{flow}``) are kept; their path is written with the flow as
 ``{flow}`` (the recording's flow name, from ``target.json``) or ``{flow-id}`` (a UUID), so that
 the same call pairs up between two servers. A call's answer is read in parts: the JSON answer,
-or each event of a stream, parsed with :mod:`flowprobe.stream`.
+or each event of a stream, parsed with :mod:`flowprobe.wire.stream`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import yaml
 from vcr.serialize import deserialize
 from vcr.serializers import yamlserializer
 
-from flowprobe import shapes
+from flowprobe.cassettes import body_matcher
+from flowprobe.drift import shapes
 from flowprobe.errors import FlowprobeError
-from flowprobe.recording import body_matcher
-from flowprobe.stream import parse_all
+from flowprobe.wire.stream import parse_all
 
 __all__ = ["Call", "Recording", "load_recording", "normal_path"]
 

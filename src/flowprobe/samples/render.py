@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from flowprobe.flowfacts import FlowFacts
 from flowprobe.target import Target
+from flowprobe.wire.flowfacts import FlowFacts
 
 KEY_ENV = "LANGFLOW_API_KEY"
 
@@ -54,7 +54,7 @@ def tweaks_skeleton(facts: FlowFacts) -> dict[str, dict[str, object]]:
 
 def render(sample: Sample, target: Target, facts: FlowFacts) -> str:
     """The text of ``sample`` for ``target``'s flow."""
-    template = resources.files("flowprobe").joinpath(f"sample_templates/{sample.file_name}.tmpl")
+    template = resources.files("flowprobe").joinpath(f"samples/templates/{sample.file_name}.tmpl")
     skeleton = tweaks_skeleton(facts)
     header = "Authorization" if target.auth == "bearer" else "x-api-key"
     values = {

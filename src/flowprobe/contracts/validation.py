@@ -8,7 +8,6 @@ registered by its ``$id``. A ``$ref`` that points outside the registry fails wit
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +20,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from flowprobe.errors import ContractViolation, FlowprobeError
+from flowprobe.jsonpath import path_of, shorten
+from flowprobe.resources import shipped
 
 ID_PREFIX = "https://flowprobe.dev/contracts/"
 REQUEST_CONTRACTS = frozenset({"run-request", "tweaks"})
@@ -37,11 +38,7 @@ NAMES = (
 
 def contracts_dir() -> Path:
     """The folder holding the schema files: inside the wheel, else the source checkout's."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "contracts_data", here.parent.parent / "contracts"):
-        if candidate.is_dir():
-            return candidate
-    raise FlowprobeError(f"flowprobe's contracts are missing (looked beside {here}); reinstall it")
+    return shipped("contracts", what="contracts")
 
 
 @cache
@@ -92,15 +89,7 @@ class Violation:
 
 def json_path(error: ValidationError) -> str:
     """``$.outputs[0].results`` style path of an error's instance."""
-    parts = ["$"]
-    for step in error.absolute_path:
-        parts.append(f"[{step}]" if isinstance(step, int) else f".{step}")
-    return "".join(parts)
-
-
-def _shorten(value: Any, limit: int = 120) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return path_of(error.absolute_path)
 
 
 def _expected(error: ValidationError) -> str:
@@ -113,12 +102,16 @@ def _expected(error: ValidationError) -> str:
         return "one of: " + "; ".join(sorted({e.message for e in error.context})[:3])
     if keyword == "additionalProperties":
         return f"no fields beyond those the contract names ({message})"
-    return f"{keyword} {_shorten(error.validator_value, 80)}"
+    return f"{keyword} {shorten(error.validator_value, 80, as_json=True)}"
 
 
 def _violation(contract: str, error: ValidationError) -> Violation:
     deepest = best_match([error])
-    received = "(missing)" if deepest.validator == "required" else _shorten(deepest.instance)
+    received = (
+        "(missing)"
+        if deepest.validator == "required"
+        else shorten(deepest.instance, 120, as_json=True)
+    )
     if deepest.validator == "required":
         received = f"an object with fields {sorted(deepest.instance)[:8]}"
     return Violation(contract, json_path(deepest), _expected(deepest), received)
@@ -165,17 +158,3 @@ def _collect_read_paths(node: Any, path: str, resolver: Any, found: list[str]) -
     alternatives = [*node.get("allOf", ()), *node.get("anyOf", ()), *node.get("oneOf", ())]
     for child in [*alternatives, node.get("then"), node.get("else")]:
         _collect_read_paths(child, path, resolver, found)
-
-
-_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-
-
-def value_at(instance: Any, path: str) -> Any:
-    """The value at ``$.a[0].b`` in ``instance``; raises LookupError when it is not there."""
-    value = instance
-    for key, index in _STEP.findall(path.removeprefix("$")):
-        try:
-            value = value[int(index)] if index else value[key]
-        except (KeyError, IndexError, TypeError) as exc:
-            raise LookupError(f"{path}: nothing at {key or index}") from exc
-    return value

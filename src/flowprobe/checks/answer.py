@@ -6,30 +6,20 @@ The suites call these; a user's own tests can too.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flowprobe import contracts
-from flowprobe.client import RunResult, StreamedRun
 from flowprobe.errors import ContractViolation
-from flowprobe.stream import StreamOutcome, StreamSummary
-
-ANSWER_PATHS: dict[str, tuple[str | int, ...]] = {
-    "results.message.text": ("results", "message", "text"),
-    "outputs.message.message": ("outputs", "message", "message"),
-    "messages[0].message": ("messages", 0, "message"),
-}
-
-
-def _short(value: Any, limit: int = 160) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+from flowprobe.jsonpath import path_of, shorten, value_at
+from flowprobe.wire.answer_paths import END_RESULT, FIRST_RESULT, RESULTS_TEXT, SAMPLE_PATHS
+from flowprobe.wire.client import RunResult, StreamedRun
+from flowprobe.wire.stream import StreamOutcome, StreamSummary
 
 
 def fail(title: str, *, path: str = "$", expected: str = "", received: Any = "") -> None:
     """Raise a :class:`ContractViolation`."""
     __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
-    raise ContractViolation(title, path=path, expected=expected, received=_short(received))
+    raise ContractViolation(title, path=path, expected=expected, received=shorten(received))
 
 
 def check_status(result: RunResult | StreamedRun, expected: int, promise: str) -> None:
@@ -41,7 +31,7 @@ def check_status(result: RunResult | StreamedRun, expected: int, promise: str) -
             promise,
             path="HTTP status",
             expected=str(expected),
-            received=f"{result.status} {_short(body)}",
+            received=f"{result.status} {shorten(body)}",
         )
 
 
@@ -56,17 +46,11 @@ def check_run_answer(result: RunResult) -> dict[str, Any]:
     return body
 
 
-def _dig(value: Any, path: tuple[str | int, ...]) -> Any:
-    for step in path:
-        value = value[step]
-    return value
-
-
 def answer_at_sample_paths(body: dict[str, Any]) -> dict[str, Any]:
     """The answer as each of the API pane's samples reads it, from ``outputs[0].outputs[0]``."""
     try:
-        first = body["outputs"][0]["outputs"][0]
-    except (KeyError, IndexError, TypeError):
+        first = value_at(body, FIRST_RESULT)
+    except LookupError:
         fail(
             "the answer is where clients read it",
             path="$.outputs[0].outputs[0]",
@@ -74,10 +58,10 @@ def answer_at_sample_paths(body: dict[str, Any]) -> dict[str, Any]:
             received=body,
         )
     found = {}
-    for name, path in ANSWER_PATHS.items():
+    for name, path in SAMPLE_PATHS.items():
         try:
-            found[name] = _dig(first, path)
-        except (KeyError, IndexError, TypeError):
+            found[name] = value_at(first, path)
+        except LookupError:
             fail(
                 "the answer is where clients read it",
                 path=f"$.outputs[0].outputs[0].{name}",
@@ -97,7 +81,7 @@ def check_answer_paths(body: dict[str, Any]) -> str:
             fail(
                 "every client path holds the same answer",
                 path=f"$.outputs[0].outputs[0].{name}",
-                expected=_short(text),
+                expected=shorten(text),
                 received=value,
             )
     return str(text)
@@ -182,7 +166,7 @@ def check_tokens_match_end(summary: StreamSummary) -> None:
     if summary.final_text is None:
         fail(
             "end carries the final text",
-            path="$.data.result.outputs[0].outputs[0].results.message.text",
+            path=path_of((*END_RESULT, *RESULTS_TEXT)),
             expected="the answer text",
             received="(missing)",
         )
@@ -190,6 +174,6 @@ def check_tokens_match_end(summary: StreamSummary) -> None:
         fail(
             "the tokens joined equal the final text",
             path="token chunks",
-            expected=_short(summary.final_text),
+            expected=shorten(summary.final_text),
             received=summary.text,
         )

@@ -850,9 +850,10 @@ def run_stub_cli(*, host: str, port: int, settings: StubSettings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m flowprobe.stub_llm``: start the stub in the foreground; returns the exit code."""
+    """``python -m flowprobe.local.stub_llm``: start the stub in the foreground; returns the
+    exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m flowprobe.stub_llm", description="A local OpenAI-compatible LLM stub."
+        prog="python -m flowprobe.local.stub_llm", description="A local OpenAI-compatible LLM stub."
     )
     parser.add_argument("--host", default="127.0.0.1", help=f"loopback only: {_LOOPBACK_HINT}")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed)")

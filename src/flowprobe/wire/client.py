@@ -1,7 +1,7 @@
 """The run call over httpx, sync and async, with explicit deadlines.
 
 A non-streaming call returns the parsed body with its timings (:class:`RunResult`). A streaming
-call yields :class:`~flowprobe.stream.StreamEvent` objects as they arrive, each stamped with
+call yields :class:`~flowprobe.wire.stream.StreamEvent` objects as they arrive, each stamped with
 ``time.perf_counter()`` at arrival; :meth:`RunClient.run_stream` collects them into a
 :class:`StreamedRun`. Failures to reach or read the target raise :class:`TargetError` with one
 sentence naming the endpoint and what to do; HTTP error statuses are returned, not raised, since
@@ -21,7 +21,10 @@ import httpx
 
 from flowprobe import contracts
 from flowprobe.errors import TargetError
-from flowprobe.stream import (
+from flowprobe.jsonpath import value_or_none
+from flowprobe.target import Target
+from flowprobe.wire.answer_paths import RESULTS_TEXT
+from flowprobe.wire.stream import (
     StreamEvent,
     StreamOutcome,
     StreamParser,
@@ -29,7 +32,6 @@ from flowprobe.stream import (
     legacy_stream_url,
     summarize,
 )
-from flowprobe.target import Target
 
 __all__ = ["AsyncRunClient", "Deadlines", "RunClient", "RunResult", "StreamedRun", "run_body"]
 
@@ -67,10 +69,8 @@ class RunResult:
 
     def answer_text(self) -> str | None:
         """``outputs[0].outputs[0].results.message.text``, the path most clients read."""
-        try:
-            return str(self.body["outputs"][0]["outputs"][0]["results"]["message"]["text"])
-        except (KeyError, IndexError, TypeError):
-            return None
+        text = value_or_none(self.body, RESULTS_TEXT)
+        return None if text is None else str(text)
 
 
 @dataclass(slots=True)

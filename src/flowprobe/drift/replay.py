@@ -16,11 +16,11 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
 
-from flowprobe.calls import RUN_PREFIX, Call, Recording
-from flowprobe.client import Deadlines
+from flowprobe.drift.calls import RUN_PREFIX, Call, Recording
 from flowprobe.errors import FlowprobeError, TargetError
-from flowprobe.recording import SCRUBBED
+from flowprobe.redaction import REDACTED
 from flowprobe.target import Target
+from flowprobe.wire.client import Deadlines
 
 __all__ = ["record_live", "require_loopback"]
 
@@ -50,7 +50,7 @@ def _auth(call: Call, target: Target) -> dict[str, str]:
 def _live_url(call: Call, old_flow: str | None, target: Target) -> str:
     segment = call.url_path.partition(RUN_PREFIX)[2]
     flow = target.flow if segment == old_flow else segment
-    query = [(k, target.api_key or "" if v == SCRUBBED else v) for k, v in parse_qsl(call.query)]
+    query = [(k, target.api_key or "" if v == REDACTED else v) for k, v in parse_qsl(call.query)]
     return target.api_url(f"run/{quote(flow, safe='')}") + ("?" + urlencode(query) if query else "")
 
 

@@ -1,4 +1,4 @@
-"""Tests for flowprobe.recording: scrubbing, body matching, and a cassette that keeps no secret."""
+"""Tests for flowprobe.cassettes: scrubbing, body matching, and a cassette that keeps no secret."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ import vcr
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.request import Request
 
-from flowprobe.client import RunClient, run_body
-from flowprobe.recording import (
-    SCRUBBED,
+from flowprobe.cassettes import (
+    REDACTED,
     body_matcher,
     find_secrets,
     register,
@@ -28,7 +27,8 @@ from flowprobe.recording import (
     write_replay_target,
 )
 from flowprobe.target import Target
-from flowprobe.upload import upload_file
+from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.upload import upload_file
 
 SECRET = "sk-recording-secret-0123456789abcdef"
 LANGFLOW_KEY = "lf-key-never-in-a-cassette-42"
@@ -50,8 +50,8 @@ class TestScrubBody:
         assert isinstance(scrubbed, bytes)
         assert SECRET.encode() not in scrubbed
         tweaks = json.loads(scrubbed)["tweaks"]
-        assert tweaks["OpenAIModel-a1B2c"] == {"api_key": SCRUBBED, "temperature": 0.2}
-        assert tweaks["OpenAI"] == {"openai_api_key": SCRUBBED, "model_name": "stub"}
+        assert tweaks["OpenAIModel-a1B2c"] == {"api_key": REDACTED, "temperature": 0.2}
+        assert tweaks["OpenAI"] == {"openai_api_key": REDACTED, "model_name": "stub"}
 
     def test_an_sk_string_anywhere_is_scrubbed(self) -> None:
         body = json.dumps(run_body(input_value=f"my key is {SECRET}, keep it"))
@@ -63,7 +63,7 @@ class TestScrubBody:
         assert scrub_body(f"{{broken {SECRET}".encode()) == b"{broken ***"
 
     def test_a_str_body_stays_a_str(self) -> None:
-        assert scrub_body(json.dumps({"api_key": SECRET})) == json.dumps({"api_key": SCRUBBED})
+        assert scrub_body(json.dumps({"api_key": SECRET})) == json.dumps({"api_key": REDACTED})
 
     @pytest.mark.parametrize(
         "body",
@@ -94,7 +94,7 @@ class TestScrubBody:
         assert scrub_body(body) == body
 
     def test_scrub_value_walks_lists(self) -> None:
-        assert scrub_value([{"token": "abc"}, SECRET, 3]) == [{"token": SCRUBBED}, SCRUBBED, 3]
+        assert scrub_value([{"token": "abc"}, SECRET, 3]) == [{"token": REDACTED}, REDACTED, 3]
 
 
 def vcr_request(body: bytes | str | None) -> Request:
@@ -169,7 +169,7 @@ class TestVcrSettings:
         settings = vcr_settings(tmp_path, "none")
         headers = {name for name, _ in settings["filter_headers"]}
         assert {"x-api-key", "authorization", "cookie"} <= headers
-        assert ("x-api-key", SCRUBBED) in settings["filter_query_parameters"]
+        assert ("x-api-key", REDACTED) in settings["filter_query_parameters"]
         assert settings["record_mode"] == "none"
         assert settings["cassette_library_dir"] == str(tmp_path)
         assert "flowprobe_body" in settings["match_on"]
@@ -177,7 +177,7 @@ class TestVcrSettings:
     def test_scrub_response_hides_cookies_a_server_set(self) -> None:
         response = {"headers": {"Set-Cookie": ["session=abc"], "content-type": ["x"]}}
         assert scrub_response(response)["headers"] == {
-            "Set-Cookie": [SCRUBBED],
+            "Set-Cookie": [REDACTED],
             "content-type": ["x"],
         }
 

@@ -16,45 +16,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# "token" not followed by a letter: max_tokens is a count that must stay visible and matched.
-SECRET_FIELD = re.compile(
-    r"(api[_-]?key|token(?![a-z])|secret|password|authorization|cookie)", re.I
-)
-# "sk-" only at the start of a word: "task-" or "risk-management" are not keys.
-SECRET_VALUE = re.compile(r"((?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._-]{8,})")
-SCRUBBED = "***"
+from flowprobe.redaction import REDACTED, find_secrets, scrub_body, scrub_value
+
+__all__ = [
+    "MATCH_ON",
+    "SECRET_HEADERS",
+    "body_matcher",
+    "find_secrets",
+    "register",
+    "scrub_body",
+    "scrub_request",
+    "scrub_response",
+    "scrub_value",
+    "vcr_settings",
+    "write_replay_target",
+]
+
 SECRET_HEADERS = ("x-api-key", "authorization", "cookie", "set-cookie", "proxy-authorization")
 MATCH_ON = ("method", "scheme", "path", "query", "flowprobe_body")
 BOUNDARY = re.compile(r"multipart/form-data;.*boundary=\"?([^\";]+)", re.I)
-
-
-def scrub_value(value: Any) -> Any:
-    """``value`` with every secret-looking field or string replaced by ``***``."""
-    if isinstance(value, dict):
-        return {
-            k: (SCRUBBED if SECRET_FIELD.search(str(k)) and v else scrub_value(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [scrub_value(v) for v in value]
-    if isinstance(value, str):
-        return SECRET_VALUE.sub(SCRUBBED, value)
-    return value
-
-
-def scrub_body(body: bytes | str | None) -> bytes | str | None:
-    """A request body with secrets scrubbed; JSON is re-encoded only if something changed."""
-    if not body:
-        return body
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
-        cleaned = SECRET_VALUE.sub(SCRUBBED, text)
-    else:
-        scrubbed = scrub_value(parsed)
-        cleaned = text if scrubbed == parsed else json.dumps(scrubbed)
-    return cleaned.encode() if isinstance(body, bytes) else cleaned
 
 
 def scrub_request(request: Any) -> Any:
@@ -68,7 +48,7 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     headers = response.get("headers", {})
     for name in list(headers):
         if name.lower() in SECRET_HEADERS:
-            headers[name] = [SCRUBBED]
+            headers[name] = [REDACTED]
     return response
 
 
@@ -98,8 +78,8 @@ def vcr_settings(cassette_dir: Path, record_mode: str) -> dict[str, Any]:
         "cassette_library_dir": str(cassette_dir),
         "record_mode": record_mode,
         "match_on": list(MATCH_ON),
-        "filter_headers": [(name, SCRUBBED) for name in SECRET_HEADERS],
-        "filter_query_parameters": [("x-api-key", SCRUBBED), ("api_key", SCRUBBED)],
+        "filter_headers": [(name, REDACTED) for name in SECRET_HEADERS],
+        "filter_query_parameters": [("x-api-key", REDACTED), ("api_key", REDACTED)],
         "before_record_request": scrub_request,
         "before_record_response": scrub_response,
         "decode_compressed_response": True,
@@ -111,17 +91,6 @@ def register(vcr: Any) -> None:
     """Register flowprobe's matcher on a ``vcr.VCR`` instance."""
     matcher: Callable[[Any, Any], None] = body_matcher
     vcr.register_matcher("flowprobe_body", matcher)
-
-
-def find_secrets(text: str, known: tuple[str, ...] = ()) -> list[str]:
-    """Secret-looking strings in ``text`` (API keys, bearer tokens, any ``known`` secret)."""
-    found = [m.group(0)[:12] + "…" for m in SECRET_VALUE.finditer(text)]
-    pattern = re.compile(
-        r'"?(x-api-key|authorization)"?:\s*\[?\s*"?(?!\*\*\*)[^\s"\]*<]{12,}', re.I
-    )
-    found += [m.group(0)[:24] + "…" for m in pattern.finditer(text)]
-    found += [s[:4] + "…" for s in known if s and s in text]
-    return found
 
 
 def write_replay_target(cassette_dir: Path, env: dict[str, str]) -> Path:

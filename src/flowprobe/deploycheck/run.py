@@ -2,7 +2,7 @@
 
 Three steps against one target: the contract suites run live (pytest in a subprocess, JUnit
 XML kept), then a short bounded load run (:mod:`flowprobe.load.launch`), then, when a baseline
-is given, the gate (:mod:`flowprobe.gate`) compares the run with it. Each failed test, each
+is given, the gate (:mod:`flowprobe.gate.compare`) compares the run with it. Each failed test, each
 reason that made the load run fail and each regressed metric becomes one line of the verdict.
 A check that cannot run at all (no target, suites that do not start, a baseline made under
 other settings) is a :class:`~flowprobe.errors.FlowprobeError`, not a failed check.
@@ -20,12 +20,12 @@ from typing import Any
 
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from flowprobe.baseline import read_summary
 from flowprobe.errors import FlowprobeError
-from flowprobe.gate import GateResult, compare
-from flowprobe.load.launch import LoadPlan, launch
+from flowprobe.gate.baseline import read_summary
+from flowprobe.gate.compare import GateResult, compare
+from flowprobe.load.launch import LaunchPlan, launch
+from flowprobe.resources import locate
 
-SUITES = Path(__file__).resolve().parents[2] / "suites"
 Say = Callable[[str], None]
 # pytest's exit codes that mean the suites ran: all passed, or some failed.
 _SUITES_RAN = (0, 1)
@@ -36,10 +36,10 @@ class CheckPlan:
     """What one check runs and where it writes its reports."""
 
     out: Path = Path(".flowprobe/check")
-    suites: Path = SUITES
+    suites: Path = field(default_factory=lambda: locate("suites"))
     markers: str | None = None
     keywords: str | None = None
-    load: LoadPlan | None = field(default_factory=lambda: LoadPlan(run_time_s=20))
+    load: LaunchPlan | None = field(default_factory=lambda: LaunchPlan(run_time_s=20))
     baseline: Path | None = None
 
     @property
@@ -155,7 +155,7 @@ def _first_lines(message: str, lines: int = 3, limit: int = 400) -> str:
 
 
 def _run_load(
-    load: LoadPlan, env: Mapping[str, str], result: CheckResult, say: Say, progress: Say
+    load: LaunchPlan, env: Mapping[str, str], result: CheckResult, say: Say, progress: Say
 ) -> None:
     load.summary.unlink(missing_ok=True)  # never judge an earlier run's summary
     say(f"load run: {load.scenario}, {load.users} user(s), {load.run_time_s} s")
