@@ -4,12 +4,15 @@ socket."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
+import inspect
 import json
+import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,7 +21,14 @@ import pytest
 
 from flowprobe.errors import ContractViolation, TargetError
 from flowprobe.target import Target
-from flowprobe.wire.client import AsyncRunClient, Deadlines, RunClient, StreamedRun, run_body
+from flowprobe.wire.client import (
+    AsyncRunClient,
+    Deadlines,
+    RunClient,
+    RunResult,
+    StreamedRun,
+    run_body,
+)
 from flowprobe.wire.stream import StreamOutcome
 
 KEY = "sk-client-secret-0123456789abcdef"
@@ -408,6 +418,300 @@ class TestAsync:
         assert str(recorder.last.url) == "http://langflow.test/api/v1/build/x/stream"
         assert run.outcome is StreamOutcome.COMPLETED
         assert run.summary().text == "".join(CHUNKS)
+
+
+# -- the twins agree: the same answers through a sync and an async mock transport ------------
+
+
+class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body handed out seven bytes at a time, so records and characters split across chunks."""
+
+    def __init__(self, body: bytes) -> None:
+        self.pieces = [body[start : start + 7] for start in range(0, len(body), 7)]
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.pieces
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.pieces:
+            await asyncio.sleep(0)  # let other tasks run between reads, as a socket would
+            yield piece
+
+
+class AsyncMockTransport(httpx.AsyncBaseTransport):
+    """An async transport that keeps every request and answers with ``answer``."""
+
+    def __init__(self, answer: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.answer = answer
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.requests.append(request)
+        return self.answer(request)
+
+
+def in_pieces(
+    status: int, body: bytes, content_type: str
+) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers={"content-type": content_type}, stream=Pieces(body))
+
+    return answer
+
+
+def legacy_in_pieces(request: httpx.Request) -> httpx.Response:
+    if request.method == "POST":
+        legacy = run_response("")
+        legacy["outputs"][0]["outputs"][0]["artifacts"] = {"stream_url": "/api/v1/build/x/stream"}
+        return in_pieces(200, json.dumps(legacy).encode(), "application/json")(request)
+    return in_pieces(200, COMPLETE_STREAM, "text/event-stream")(request)
+
+
+JSON = "application/json"
+EVENTS = "text/event-stream"
+# name: (answer, status and outcome the stream call must see, whether ``run`` gets JSON)
+SCENARIOS: dict[str, tuple[Callable[[httpx.Request], httpx.Response], int, StreamOutcome, bool]] = {
+    "a JSON answer": (
+        in_pieces(200, json.dumps(run_response("Hello")).encode(), JSON),
+        200,
+        StreamOutcome.TRUNCATED,
+        True,
+    ),
+    "a stream": (in_pieces(200, COMPLETE_STREAM, EVENTS), 200, StreamOutcome.COMPLETED, False),
+    "a truncated stream": (
+        in_pieces(200, ADD_MESSAGE + TOKENS + END[:25], EVENTS),
+        200,
+        StreamOutcome.TRUNCATED,
+        False,
+    ),
+    "an error event": (
+        in_pieces(200, ADD_MESSAGE + record("error", {"text": "boom"}), EVENTS),
+        200,
+        StreamOutcome.ERROR,
+        False,
+    ),
+    "a non-200": (
+        in_pieces(404, b'{"detail": "Flow identifier f not found"}', JSON),
+        404,
+        StreamOutcome.TRUNCATED,
+        True,
+    ),
+    "a non-JSON body": (
+        in_pieces(200, "<html>proxy page \u2014 caf\u00e9</html>".encode(), "text/html"),
+        200,
+        StreamOutcome.TRUNCATED,
+        False,
+    ),
+    "a legacy stream_url": (legacy_in_pieces, 200, StreamOutcome.COMPLETED, True),
+}
+
+
+@dataclasses.dataclass
+class Twins:
+    """What the sync and the async client returned and sent for the same call."""
+
+    sync: Any
+    async_: Any
+    sync_requests: list[httpx.Request]
+    async_requests: list[httpx.Request]
+
+
+def through_both(
+    answer: Callable[[httpx.Request], httpx.Response],
+    method: str,
+    deadlines: Deadlines | None = None,
+    **kwargs: Any,
+) -> Twins:
+    """Make the same call, ``run`` or ``run_stream``, with each client against ``answer``."""
+    recorder = Recorder(answer)
+    transport = AsyncMockTransport(answer)
+    with RunClient(target(), deadlines=deadlines, transport=httpx.MockTransport(recorder)) as sync:
+        sync_result = getattr(sync, method)(**kwargs)
+
+    async def main() -> Any:
+        async with AsyncRunClient(target(), deadlines=deadlines, transport=transport) as client:
+            return await getattr(client, method)(**kwargs)
+
+    return Twins(sync_result, asyncio.run(main()), recorder.requests, transport.requests)
+
+
+def sent(requests: list[httpx.Request]) -> list[tuple[str, str, bytes, dict[str, str]]]:
+    return [(r.method, str(r.url), r.content, dict(r.headers)) for r in requests]
+
+
+def untimed_result(result: RunResult) -> RunResult:
+    assert 0 <= result.time_to_first_byte <= result.elapsed
+    return dataclasses.replace(result, time_to_first_byte=0.0, elapsed=0.0)
+
+
+def untimed_run(run: StreamedRun) -> dict[str, Any]:
+    """Every field of a streamed run but the clock readings."""
+    summary = run.summary()
+    return {
+        "status": run.status,
+        "headers": dict(run.headers),
+        "events": [(event.event, event.data) for event in run.events],
+        "outcome": run.outcome,
+        "error_body": run.error_body,
+        "malformed": [(record.raw, record.reason) for record in run.parser.malformed],
+        "first_byte_seen": run.time_to_first_byte is not None,
+        "summary": dataclasses.replace(
+            summary,
+            first_token_at=None,
+            token_times=[],
+            time_to_first_token=None,
+            inter_token_latencies=[],
+            end_to_end=None,
+        ),
+        "tokens_timed": len(summary.token_times),
+    }
+
+
+class TestTwinsAgree:
+    @pytest.mark.parametrize("scenario", SCENARIOS)
+    def test_run_gives_equal_results(self, scenario: str) -> None:
+        answer, status, _, is_json = SCENARIOS[scenario]
+        twins = through_both(answer, "run")
+        assert untimed_result(twins.sync) == untimed_result(twins.async_)
+        assert (twins.sync.status, twins.sync.is_json) == (status, is_json)
+        assert sent(twins.sync_requests) == sent(twins.async_requests)
+
+    @pytest.mark.parametrize("scenario", SCENARIOS)
+    def test_run_stream_gives_equal_runs(self, scenario: str) -> None:
+        answer, status, outcome, _ = SCENARIOS[scenario]
+        twins = through_both(answer, "run_stream")
+        assert untimed_run(twins.sync) == untimed_run(twins.async_)
+        assert (twins.sync.status, twins.sync.outcome) == (status, outcome)
+        assert sent(twins.sync_requests) == sent(twins.async_requests)
+
+    def test_a_legacy_stream_url_is_followed_by_both(self) -> None:
+        twins = through_both(legacy_in_pieces, "run_stream")
+        for requests in (twins.sync_requests, twins.async_requests):
+            assert [(r.method, r.url.path) for r in requests] == [
+                ("POST", "/api/v1/run/f"),
+                ("GET", "/api/v1/build/x/stream"),
+            ]
+        assert twins.sync.summary().text == twins.async_.summary().text == "".join(CHUNKS)
+
+    def test_the_events_handed_out_are_the_events_kept(self) -> None:
+        answer = in_pieces(200, COMPLETE_STREAM, EVENTS)
+        client = RunClient(target(), transport=httpx.MockTransport(answer))
+        with client, client.stream() as (sync_run, events):
+            sync_seen = list(events)
+
+        async def main() -> tuple[StreamedRun, list[Any]]:
+            client = AsyncRunClient(target(), transport=AsyncMockTransport(answer))
+            async with client, client.stream() as (run, events):
+                return run, [event async for event in events]
+
+        async_run, async_seen = asyncio.run(main())
+        assert sync_seen == sync_run.events
+        assert async_seen == async_run.events
+        assert untimed_run(sync_run) == untimed_run(async_run)
+
+    def test_stopping_mid_chunk_keeps_only_the_events_handed_out(self) -> None:
+        # The whole stream arrives as one chunk: stopping after the first event must not leave
+        # the rest of that chunk's events in run.events.
+        answer = stream_answer(COMPLETE_STREAM)
+        client = RunClient(target(), transport=httpx.MockTransport(answer))
+        with client, client.stream() as (sync_run, events):
+            next(iter(events))
+
+        async def main() -> StreamedRun:
+            client = AsyncRunClient(target(), transport=AsyncMockTransport(answer))
+            async with client, client.stream() as (run, events):
+                await anext(aiter(events))
+                return run
+
+        async_run = asyncio.run(main())
+        assert [event.event for event in sync_run.events] == ["add_message"]
+        assert [event.event for event in async_run.events] == ["add_message"]
+
+    @pytest.mark.parametrize("method", ["run", "run_stream"])
+    def test_content_params_key_and_flow_reach_the_wire_alike(self, method: str) -> None:
+        options: dict[str, Any] = {
+            "content": b'{"message": "hello"',
+            "params": {"x": "1 2"},
+            "api_key": "another-key",
+            "flow": "other flow",
+        }
+        twins = through_both(json_answer, method, **options)
+        assert sent(twins.sync_requests) == sent(twins.async_requests)
+        request = twins.async_requests[0]
+        assert request.content == b'{"message": "hello"'
+        assert request.url.params["x"] == "1 2"
+        assert str(request.url).startswith("http://langflow.test/api/v1/run/other%20flow?")
+        assert request.headers["x-api-key"] == "another-key"
+
+    @pytest.mark.parametrize("method", ["run", "run_stream"])
+    def test_the_total_deadline_is_the_same_error(self, method: str) -> None:
+        answer = in_pieces(200, COMPLETE_STREAM, EVENTS if method == "run_stream" else JSON)
+        errors = []
+        for client in (RunClient, AsyncRunClient):
+            with pytest.raises(TargetError, match=r"within 0 s \(total deadline\)") as caught:
+                through_one(client, answer, method, Deadlines(total=0))
+            errors.append(str(caught.value))
+        assert errors[0] == errors[1]
+
+    @pytest.mark.parametrize(
+        ("sync_name", "async_name"),
+        [
+            ("__init__", "__init__"),
+            ("__enter__", "__aenter__"),
+            ("__exit__", "__aexit__"),
+            ("close", "aclose"),
+            ("run", "run"),
+            ("stream", "stream"),
+            ("run_stream", "run_stream"),
+        ],
+    )
+    def test_each_method_has_the_signature_of_its_twin(
+        self, sync_name: str, async_name: str
+    ) -> None:
+        sync_signature = str(inspect.signature(getattr(RunClient, sync_name)))
+        async_signature = str(inspect.signature(getattr(AsyncRunClient, async_name)))
+        assert asyncified(sync_signature) == async_signature
+
+    def test_the_async_methods_are_async(self) -> None:
+        for name in ("__aenter__", "__aexit__", "aclose", "run", "run_stream"):
+            assert inspect.iscoroutinefunction(getattr(AsyncRunClient, name)), name
+        assert inspect.isasyncgenfunction(AsyncRunClient.stream.__wrapped__)  # type: ignore[attr-defined]
+
+    def test_both_have_the_same_public_names(self) -> None:
+        sync_names = {name for name in dir(RunClient) if not name.startswith("_")}
+        async_names = {name for name in dir(AsyncRunClient) if not name.startswith("_")}
+        assert {"aclose" if name == "close" else name for name in sync_names} == async_names
+        assert {"run", "stream", "run_stream", "aclose"} <= async_names
+
+
+def asyncified(signature: str) -> str:
+    """A sync signature as its async twin spells it."""
+    for sync, async_ in (
+        ("Iterator", "AsyncIterator"),
+        ("BaseTransport", "AsyncBaseTransport"),
+        ("RunClient", "AsyncRunClient"),
+    ):
+        signature = re.sub(rf"\b{sync}\b", async_, signature)
+    return signature
+
+
+def through_one(
+    client: type[RunClient] | type[AsyncRunClient],
+    answer: Callable[[httpx.Request], httpx.Response],
+    method: str,
+    deadlines: Deadlines,
+) -> Any:
+    if client is RunClient:
+        with RunClient(target(), deadlines=deadlines, transport=httpx.MockTransport(answer)) as c:
+            return getattr(c, method)()
+
+    async def main() -> Any:
+        transport = AsyncMockTransport(answer)
+        async with AsyncRunClient(target(), deadlines=deadlines, transport=transport) as c:
+            return await getattr(c, method)()
+
+    return asyncio.run(main())
 
 
 # -- integration: a real socket on 127.0.0.1 -------------------------------------------------

@@ -6,6 +6,12 @@ call yields :class:`~flowprobe.wire.stream.StreamEvent` objects as they arrive, 
 :class:`StreamedRun`. Failures to reach or read the target raise :class:`TargetError` with one
 sentence naming the endpoint and what to do; HTTP error statuses are returned, not raised, since
 the suites check them.
+
+The two clients are twins in the manner of httpx's: :class:`_BaseRunClient` holds everything that
+does no I/O (preparing the request, building the results, the bookkeeping of each chunk received,
+whether a stream call got one whole body and where a legacy ``stream_url`` leads), and
+:class:`RunClient` and :class:`AsyncRunClient` only send and read, through methods of the same
+names and signatures.
 """
 
 from __future__ import annotations
@@ -13,7 +19,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +145,16 @@ def _decode(raw: bytes) -> Any:
         return None
 
 
+def _is_json(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("application/json")
+
+
+def _legacy_url(target: Target, stream_url: str) -> str:
+    # Older Langflow answered with a URL to open as an EventSource instead of streaming.
+    return stream_url if "://" in stream_url else target.base_url + stream_url
+
+
 def _explain(exc: httpx.HTTPError, url: str, target: Target, deadlines: Deadlines) -> TargetError:
     where = target.redact(url)
     if isinstance(exc, httpx.ConnectTimeout):
@@ -150,14 +171,31 @@ def _explain(exc: httpx.HTTPError, url: str, target: Target, deadlines: Deadline
     return TargetError(text)
 
 
-def _over_total(started_at: float, deadlines: Deadlines, url: str, target: Target) -> None:
-    if time.perf_counter() - started_at > deadlines.total:
-        raise TargetError(
-            f"{target.redact(url)} did not finish within {deadlines.total:g} s (total deadline)"
-        )
+def _handed_out(run: StreamedRun, events: list[StreamEvent]) -> Iterator[StreamEvent]:
+    # Appending each event only as it is handed out keeps run.events equal to what the caller
+    # has seen, even when it stops iterating in the middle of a chunk.
+    for event in events:
+        run.events.append(event)
+        yield event
 
 
-class _Base:
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request to send, and when its run started (for the timings and the total deadline)."""
+
+    method: str
+    url: str
+    content: bytes | None
+    headers: dict[str, str]
+    started_at: float
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started_at
+
+
+class _BaseRunClient:
+    """All that the two clients share: every step that does no I/O."""
+
     def __init__(
         self, target: Target, *, deadlines: Deadlines | None = None, validate_requests: bool = True
     ) -> None:
@@ -173,17 +211,83 @@ class _Base:
         api_key: Any,
         flow: str | None,
         params: Mapping[str, str] | None,
-    ) -> tuple[str, bytes, dict[str, str]]:
+    ) -> _Call:
         url = self.target.run_url(stream=stream, flow=flow)
         if params:
             url += "&" + str(httpx.QueryParams(params))
         # Only None means "the default body": {} or [] are bodies a suite means to send.
         body = run_body() if body is None else body
         data = _request_content(body, content, self.validate_requests)
-        return url, data, _headers(self.target, api_key)
+        # The clock starts once the body is checked, so validation never counts as latency.
+        return _Call("POST", url, data, _headers(self.target, api_key), time.perf_counter())
+
+    @contextmanager
+    def _explained(self, call: _Call) -> Iterator[None]:
+        """Turn a failure to reach or read the target into one :class:`TargetError` sentence."""
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise _explain(exc, call.url, self.target, self.deadlines) from None
+
+    def _checked(self, call: _Call, chunk: bytes) -> bytes:
+        """``chunk``, once the run is known to be within its total deadline."""
+        if call.elapsed() > self.deadlines.total:
+            raise TargetError(
+                f"{self.target.redact(call.url)} did not finish within "
+                f"{self.deadlines.total:g} s (total deadline)"
+            )
+        return chunk
+
+    def _result(
+        self, call: _Call, response: httpx.Response, raw: bytes, time_to_first_byte: float
+    ) -> RunResult:
+        return RunResult(
+            status=response.status_code,
+            body=_decode(raw),
+            text=raw.decode("utf-8", "replace"),
+            headers=dict(response.headers),
+            time_to_first_byte=time_to_first_byte,
+            elapsed=call.elapsed(),
+        )
+
+    def _open_run(self, call: _Call, response: httpx.Response) -> StreamedRun:
+        return StreamedRun(response.status_code, dict(response.headers), call.started_at)
+
+    def _answered_whole(self, run: StreamedRun, response: httpx.Response) -> bool:
+        """Whether a stream call got one whole body (an error status, or JSON) instead of events.
+
+        If so, its first byte is stamped now, as its headers arrive, the way ``run`` stamps it.
+        """
+        if response.status_code == 200 and not _is_json(response):
+            return False
+        run.time_to_first_byte = time.perf_counter() - run.started_at
+        return True
+
+    def _whole_answer(self, run: StreamedRun, status: int, raw: bytes) -> _Call | None:
+        """Keep a whole answer as the run's ``error_body``; the legacy stream to follow, if any."""
+        run.error_body = _decode(raw)
+        run.parser.close()
+        legacy = legacy_stream_url(run.error_body) if isinstance(run.error_body, dict) else None
+        if legacy is None or status != 200:
+            return None
+        run.parser = StreamParser()
+        headers = _headers(self.target, _UNSET)
+        return _Call("GET", _legacy_url(self.target, legacy), None, headers, run.started_at)
+
+    def _arrived(self, run: StreamedRun, call: _Call, chunk: bytes) -> Iterator[StreamEvent]:
+        """The events a stream chunk completes, after the total deadline and first-byte stamp."""
+        self._checked(call, chunk)
+        now = time.perf_counter()
+        if run.time_to_first_byte is None:
+            run.time_to_first_byte = now - run.started_at
+        return _handed_out(run, run.parser.feed(chunk, arrived_at=now))
+
+    def _ended(self, run: StreamedRun) -> Iterator[StreamEvent]:
+        """The events the end of a stream completes, and its settled outcome."""
+        return _handed_out(run, run.parser.close(arrived_at=time.perf_counter()))
 
 
-class RunClient(_Base):
+class RunClient(_BaseRunClient):
     """Synchronous run calls against one :class:`Target`."""
 
     def __init__(
@@ -198,6 +302,7 @@ class RunClient(_Base):
         self.http = httpx.Client(timeout=self.deadlines.httpx_timeout(), transport=transport)
 
     def close(self) -> None:
+        """Close the client's connections."""
         self.http.close()
 
     def __enter__(self) -> RunClient:
@@ -215,28 +320,15 @@ class RunClient(_Base):
         flow: str | None = None,
         params: Mapping[str, str] | None = None,
     ) -> RunResult:
-        """One non-streaming call; ``body`` defaults to :func:`run_body`'s."""
-        url, data, headers = self._prepare(False, body, content, api_key, flow, params)
-        started = time.perf_counter()
-        try:
-            with self.http.stream("POST", url, content=data, headers=headers) as response:
-                first_byte = time.perf_counter() - started
-                raw = b"".join(self._chunks(response, started, url))
-        except httpx.HTTPError as exc:
-            raise _explain(exc, url, self.target, self.deadlines) from None
-        return RunResult(
-            status=response.status_code,
-            body=_decode(raw),
-            text=raw.decode("utf-8", "replace"),
-            headers=dict(response.headers),
-            time_to_first_byte=first_byte,
-            elapsed=time.perf_counter() - started,
-        )
+        """One non-streaming call; ``body`` defaults to :func:`run_body`'s.
 
-    def _chunks(self, response: httpx.Response, started: float, url: str) -> Iterator[bytes]:
-        for chunk in response.iter_bytes():
-            _over_total(started, self.deadlines, url, self.target)
-            yield chunk
+        ``content`` is sent as is in place of ``body``, unchecked; ``params`` joins the query.
+        """
+        call = self._prepare(False, body, content, api_key, flow, params)
+        with self._explained(call), self._send(call) as response:
+            time_to_first_byte = call.elapsed()
+            raw = b"".join([self._checked(call, chunk) for chunk in response.iter_bytes()])
+        return self._result(call, response, raw, time_to_first_byte)
 
     @contextmanager
     def stream(
@@ -249,67 +341,45 @@ class RunClient(_Base):
         params: Mapping[str, str] | None = None,
     ) -> Iterator[tuple[StreamedRun, Iterator[StreamEvent]]]:
         """Open a streaming call; iterate the events as they arrive."""
-        url, data, headers = self._prepare(True, body, content, api_key, flow, params)
-        started = time.perf_counter()
-        try:
-            with self.http.stream("POST", url, content=data, headers=headers) as response:
-                run = StreamedRun(response.status_code, dict(response.headers), started)
-                yield run, self._events(run, response, url)
-        except httpx.HTTPError as exc:
-            raise _explain(exc, url, self.target, self.deadlines) from None
+        call = self._prepare(True, body, content, api_key, flow, params)
+        with self._explained(call), self._send(call) as response:
+            run = self._open_run(call, response)
+            yield run, self._events(run, call, response)
 
-    def run_stream(self, body: Any = None, **kwargs: Any) -> StreamedRun:
+    def run_stream(
+        self,
+        body: Any = None,
+        *,
+        content: bytes | None = None,
+        api_key: Any = _UNSET,
+        flow: str | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> StreamedRun:
         """One streaming call, read to its end."""
-        with self.stream(body, **kwargs) as (run, events):
+        streaming = self.stream(body, content=content, api_key=api_key, flow=flow, params=params)
+        with streaming as (run, events):
             for _ in events:
                 pass
         return run
 
+    def _send(self, call: _Call) -> AbstractContextManager[httpx.Response]:
+        return self.http.stream(call.method, call.url, content=call.content, headers=call.headers)
+
     def _events(
-        self, run: StreamedRun, response: httpx.Response, url: str
+        self, run: StreamedRun, call: _Call, response: httpx.Response
     ) -> Iterator[StreamEvent]:
-        if response.status_code != 200 or _is_json(response):
-            yield from self._non_stream_answer(run, response, url)
+        if self._answered_whole(run, response):
+            legacy = self._whole_answer(run, response.status_code, response.read())
+            if legacy is not None:
+                with self._send(legacy) as followed:
+                    yield from self._events(run, legacy, followed)
             return
-        for chunk in self._chunks(response, run.started_at, url):
-            now = time.perf_counter()
-            if run.time_to_first_byte is None:
-                run.time_to_first_byte = now - run.started_at
-            for event in run.parser.feed(chunk, arrived_at=now):
-                run.events.append(event)
-                yield event
-        for event in run.parser.close(arrived_at=time.perf_counter()):
-            run.events.append(event)
-            yield event
-
-    def _non_stream_answer(
-        self, run: StreamedRun, response: httpx.Response, url: str
-    ) -> Iterator[StreamEvent]:
-        run.time_to_first_byte = time.perf_counter() - run.started_at
-        run.error_body = _decode(response.read())
-        legacy = legacy_stream_url(run.error_body) if isinstance(run.error_body, dict) else None
-        run.parser.close()
-        if legacy and response.status_code == 200:
-            yield from self._follow_legacy(run, legacy)
-
-    def _follow_legacy(self, run: StreamedRun, stream_url: str) -> Iterator[StreamEvent]:
-        url = _legacy_url(self.target, stream_url)
-        run.parser = StreamParser()
-        with self.http.stream("GET", url, headers=_headers(self.target, _UNSET)) as response:
-            yield from self._events(run, response, url)
+        for chunk in response.iter_bytes():
+            yield from self._arrived(run, call, chunk)
+        yield from self._ended(run)
 
 
-def _is_json(response: httpx.Response) -> bool:
-    content_type: str = response.headers.get("content-type", "")
-    return content_type.startswith("application/json")
-
-
-def _legacy_url(target: Target, stream_url: str) -> str:
-    # Older Langflow answered with a URL to open as an EventSource instead of streaming.
-    return stream_url if "://" in stream_url else target.base_url + stream_url
-
-
-class AsyncRunClient(_Base):
+class AsyncRunClient(_BaseRunClient):
     """Asynchronous run calls against one :class:`Target` (for concurrency suites)."""
 
     def __init__(
@@ -324,6 +394,7 @@ class AsyncRunClient(_Base):
         self.http = httpx.AsyncClient(timeout=self.deadlines.httpx_timeout(), transport=transport)
 
     async def aclose(self) -> None:
+        """Close the client's connections."""
         await self.http.aclose()
 
     async def __aenter__(self) -> AsyncRunClient:
@@ -333,80 +404,75 @@ class AsyncRunClient(_Base):
         await self.aclose()
 
     async def run(
-        self, body: Any = None, *, api_key: Any = _UNSET, flow: str | None = None
+        self,
+        body: Any = None,
+        *,
+        content: bytes | None = None,
+        api_key: Any = _UNSET,
+        flow: str | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> RunResult:
-        """One non-streaming call."""
-        url, data, headers = self._prepare(False, body, None, api_key, flow, None)
-        started = time.perf_counter()
-        try:
-            async with self.http.stream("POST", url, content=data, headers=headers) as response:
-                first_byte = time.perf_counter() - started
-                raw = b""
-                async for chunk in response.aiter_bytes():
-                    _over_total(started, self.deadlines, url, self.target)
-                    raw += chunk
-        except httpx.HTTPError as exc:
-            raise _explain(exc, url, self.target, self.deadlines) from None
-        return RunResult(
-            status=response.status_code,
-            body=_decode(raw),
-            text=raw.decode("utf-8", "replace"),
-            headers=dict(response.headers),
-            time_to_first_byte=first_byte,
-            elapsed=time.perf_counter() - started,
-        )
+        """One non-streaming call; ``body`` defaults to :func:`run_body`'s.
+
+        ``content`` is sent as is in place of ``body``, unchecked; ``params`` joins the query.
+        """
+        call = self._prepare(False, body, content, api_key, flow, params)
+        with self._explained(call):
+            async with self._send(call) as response:
+                time_to_first_byte = call.elapsed()
+                raw = b"".join(
+                    [self._checked(call, chunk) async for chunk in response.aiter_bytes()]
+                )
+        return self._result(call, response, raw, time_to_first_byte)
 
     @asynccontextmanager
     async def stream(
-        self, body: Any = None, *, api_key: Any = _UNSET, flow: str | None = None
+        self,
+        body: Any = None,
+        *,
+        content: bytes | None = None,
+        api_key: Any = _UNSET,
+        flow: str | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> AsyncIterator[tuple[StreamedRun, AsyncIterator[StreamEvent]]]:
         """Open a streaming call; iterate the events as they arrive."""
-        url, data, headers = self._prepare(True, body, None, api_key, flow, None)
-        started = time.perf_counter()
-        try:
-            async with self.http.stream("POST", url, content=data, headers=headers) as response:
-                run = StreamedRun(response.status_code, dict(response.headers), started)
-                yield run, self._events(run, response, url)
-        except httpx.HTTPError as exc:
-            raise _explain(exc, url, self.target, self.deadlines) from None
+        call = self._prepare(True, body, content, api_key, flow, params)
+        with self._explained(call):
+            async with self._send(call) as response:
+                run = self._open_run(call, response)
+                yield run, self._events(run, call, response)
 
     async def run_stream(
-        self, body: Any = None, *, api_key: Any = _UNSET, flow: str | None = None
+        self,
+        body: Any = None,
+        *,
+        content: bytes | None = None,
+        api_key: Any = _UNSET,
+        flow: str | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> StreamedRun:
         """One streaming call, read to its end."""
-        async with self.stream(body, api_key=api_key, flow=flow) as (run, events):
+        streaming = self.stream(body, content=content, api_key=api_key, flow=flow, params=params)
+        async with streaming as (run, events):
             async for _ in events:
                 pass
         return run
 
+    def _send(self, call: _Call) -> AbstractAsyncContextManager[httpx.Response]:
+        return self.http.stream(call.method, call.url, content=call.content, headers=call.headers)
+
     async def _events(
-        self, run: StreamedRun, response: httpx.Response, url: str
+        self, run: StreamedRun, call: _Call, response: httpx.Response
     ) -> AsyncIterator[StreamEvent]:
-        if response.status_code != 200 or _is_json(response):
-            run.time_to_first_byte = time.perf_counter() - run.started_at
-            run.error_body = _decode(await response.aread())
-            run.parser.close()
-            legacy = legacy_stream_url(run.error_body) if isinstance(run.error_body, dict) else None
-            if legacy and response.status_code == 200:
-                async for event in self._follow_legacy(run, legacy):
-                    yield event
+        if self._answered_whole(run, response):
+            legacy = self._whole_answer(run, response.status_code, await response.aread())
+            if legacy is not None:
+                async with self._send(legacy) as followed:
+                    async for event in self._events(run, legacy, followed):
+                        yield event
             return
         async for chunk in response.aiter_bytes():
-            now = time.perf_counter()
-            _over_total(run.started_at, self.deadlines, url, self.target)
-            if run.time_to_first_byte is None:
-                run.time_to_first_byte = now - run.started_at
-            for event in run.parser.feed(chunk, arrived_at=now):
-                run.events.append(event)
+            for event in self._arrived(run, call, chunk):
                 yield event
-        for event in run.parser.close(arrived_at=time.perf_counter()):
-            run.events.append(event)
+        for event in self._ended(run):
             yield event
-
-    async def _follow_legacy(self, run: StreamedRun, stream_url: str) -> AsyncIterator[StreamEvent]:
-        url = _legacy_url(self.target, stream_url)
-        run.parser = StreamParser()
-        headers = _headers(self.target, _UNSET)
-        async with self.http.stream("GET", url, headers=headers) as response:
-            async for event in self._events(run, response, url):
-                yield event
