@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import socket
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -108,6 +109,7 @@ class Handler(BaseHTTPRequestHandler):
             self._chunk(_record("end", {"result": _result("tok")}))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+        settings.streams_served.set()
 
 
 class FakeLangflow(ThreadingHTTPServer):
@@ -141,6 +143,7 @@ class FakeLangflow(ThreadingHTTPServer):
         self.first_token_delay = first_token_delay
         self.inter_token_delay = inter_token_delay
         self.tokens = tokens
+        self.streams_served = threading.Event()  # set once a whole stream has been sent
 
     @property
     def base_url(self) -> str:

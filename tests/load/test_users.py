@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -74,8 +75,14 @@ def test_unreachable_target_counts_connection_errors(load_env, run_locust) -> No
 def test_target_dying_mid_run_is_counted_and_the_run_goes_on(
     load_env, run_locust, fake_langflow
 ) -> None:
-    threading.Timer(1.5, fake_langflow.kill).start()
-    code, events, summary = run_locust(load_env("ok"), "Streamer", seconds=3)
+    def kill_after_a_served_stream() -> None:
+        # Not on a timer: on a busy machine locust may need longer than any fixed delay to start.
+        fake_langflow.streams_served.wait(timeout=20)
+        time.sleep(0.3)
+        fake_langflow.kill()
+
+    threading.Thread(target=kill_after_a_served_stream, daemon=True).start()
+    code, events, summary = run_locust(load_env("ok"), "Streamer", seconds=4)
     calls = [e for e in events if e["request_type"] == "POST"]
     assert any(e["exception"] is None for e in calls)  # before it died
     assert summary["errors_by_kind"].get("connection", 0) > 0  # and after
