@@ -1,0 +1,226 @@
+"""flowprobe's pytest plugin as pytest sees it: small test files run through ``pytester``."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+# pytester forgets the modules a run imports; vcr (and yaml's C loader under it) must outlive
+# the runs, or the cassette a run records cannot be read back by the next one.
+import vcr  # noqa: F401
+
+pytest_plugins = ["pytester"]
+
+KEY = "lf-plugin-key-never-reported-7"
+
+
+@pytest.fixture(autouse=True)
+def no_flowprobe_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs below see only the settings each test gives them."""
+    for name in [n for n in os.environ if n.startswith("FLOWPROBE_")]:
+        monkeypatch.delenv(name)
+
+
+def project(pytester: pytest.Pytester, table: str = "", *, replay_target: bool = False) -> None:
+    """A project root: pyproject.toml with ``[tool.flowprobe]``, and a recorded target."""
+    pytester.makepyprojecttoml(f"[tool.flowprobe]\n{table}")
+    if replay_target:
+        folder = pytester.mkdir("cassettes")
+        target = {"base_url": "http://127.0.0.1:9", "flow": "f"}
+        (folder / "target.json").write_text(json.dumps(target), encoding="utf-8")
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest("-p", "no:cacheprovider", "-rs", *args)
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+# -- cassettes: what gets recorded, matched and scrubbed, and a user's own settings ----------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.server.received.append(self.rfile.read(int(self.headers["content-length"])))
+        answer = json.dumps({"session_id": "s", "outputs": []}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.received: list[bytes] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    httpd = _Server()
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+CALL = """
+    from flowprobe.wire.client import run_body
+
+    def test_call(flowprobe_client):
+        tweaks = {{"OpenAI-1": {{"api_key": "sk-recorded-never-0123456789"}}}}
+        body = run_body(input_value={text!r}, tweaks=tweaks)
+        assert flowprobe_client.run(body, params={{"x-api-key": "{key}"}}).status == 200
+"""
+
+
+def call_file(pytester: pytest.Pytester, text: str) -> None:
+    pytester.makepyfile(test_calls=CALL.format(text=text, key=KEY))
+
+
+@pytest.fixture
+def recorded(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, server: _Server
+) -> _Server:
+    """One call recorded through the plugin into cassettes/test_calls/test_call.yaml."""
+    project(pytester, 'flow = "f"')
+    set_env(
+        monkeypatch,
+        FLOWPROBE_MODE="record",
+        FLOWPROBE_BASE_URL=server.url,
+        FLOWPROBE_API_KEY=KEY,
+    )
+    call_file(pytester, "hello")
+    run(pytester).assert_outcomes(passed=1)
+    assert len(server.received) == 1
+    monkeypatch.setenv("FLOWPROBE_MODE", "replay")
+    return server
+
+
+class TestCassettes:
+    def test_a_recorded_call_keeps_no_secret_and_replays(
+        self, pytester: pytest.Pytester, recorded: _Server
+    ) -> None:
+        text = (pytester.path / "cassettes/test_calls/test_call.yaml").read_text("utf-8")
+        assert KEY not in text
+        assert "sk-recorded-never" not in text
+        run(pytester).assert_outcomes(passed=1)
+        assert len(recorded.received) == 1  # the replay never reached the server
+
+    def test_a_different_body_does_not_replay(
+        self, pytester: pytest.Pytester, recorded: _Server
+    ) -> None:
+        call_file(pytester, "something else")
+        result = run(pytester)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*CannotOverwriteExistingCassetteException*"])
+        assert len(recorded.received) == 1
+
+    def test_a_users_vcr_config_overrides_flowprobes(
+        self, pytester: pytest.Pytester, recorded: _Server
+    ) -> None:
+        pytester.makeconftest(
+            """
+            import pytest
+
+            @pytest.fixture
+            def vcr_config(vcr_config):
+                return {**vcr_config, "match_on": ["method", "path"]}
+            """
+        )
+        call_file(pytester, "something else")
+        run(pytester).assert_outcomes(passed=1)  # bodies are no longer matched
+        assert len(recorded.received) == 1
+
+    def test_a_users_vcr_cassette_dir_overrides_flowprobes(
+        self, pytester: pytest.Pytester, recorded: _Server
+    ) -> None:
+        pytester.makeconftest(
+            """
+            import pytest
+
+            @pytest.fixture(scope="module")
+            def vcr_cassette_dir():
+                return "elsewhere"
+            """
+        )
+        result = run(pytester)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*elsewhere/test_call.yaml*"])
+
+
+class TestCassetteSettings:
+    SOURCE = """
+        import pytest
+
+        def test_suite_test(vcr, vcr_config, flowprobe_target, flowprobe_session_cassette):
+            with flowprobe_session_cassette("facts") as session:
+                found = [(c.record_mode, c.allow_playback_repeats) for c in (vcr, session)]
+            assert found == [({mode!r}, {repeats}), ({mode!r}, {repeats})]
+            assert vcr._path.endswith("cassettes/test_suite/test_suite_test.yaml")
+            assert session._path.endswith("cassettes/_session/facts.yaml")
+            assert "flowprobe_body" in vcr_config["match_on"]
+
+        @pytest.mark.vcr
+        def test_not_a_suite_test(vcr_config, vcr_cassette_dir):
+            assert vcr_config == {{}}
+            assert vcr_cassette_dir.endswith("cassettes/test_suite")
+    """
+
+    @pytest.mark.parametrize(
+        ("env", "mode"),
+        [({"FLOWPROBE_MODE": "replay"}, "none"), ({"FLOWPROBE_MODE": "record"}, "new_episodes")],
+        ids=["replay-only-by-default", "record"],
+    )
+    def test_tests_and_session_share_flowprobe_vcr_config(
+        self,
+        pytester: pytest.Pytester,
+        monkeypatch: pytest.MonkeyPatch,
+        env: dict[str, str],
+        mode: str,
+    ) -> None:
+        project(pytester, replay_target=True)
+        set_env(monkeypatch, **env, FLOWPROBE_BASE_URL="http://127.0.0.1:9", FLOWPROBE_FLOW="f")
+        pytester.makepyfile(test_suite=self.SOURCE.format(mode=mode, repeats=False))
+        run(pytester).assert_outcomes(passed=2)
+
+    def test_a_users_flowprobe_vcr_config_reaches_both(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        project(pytester, replay_target=True)
+        pytester.makeconftest(
+            """
+            import pytest
+
+            @pytest.fixture(scope="session")
+            def flowprobe_vcr_config(flowprobe_vcr_config):
+                return {**flowprobe_vcr_config, "allow_playback_repeats": True}
+            """
+        )
+        pytester.makepyfile(test_suite=self.SOURCE.format(mode="none", repeats=True))
+        run(pytester).assert_outcomes(passed=2)
