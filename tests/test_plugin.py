@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ import vcr  # noqa: F401
 pytest_plugins = ["pytester"]
 
 KEY = "lf-plugin-key-never-reported-7"
+LIVE_ENV = {"FLOWPROBE_MODE": "live", "FLOWPROBE_BASE_URL": "http://127.0.0.1:9"}
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +46,77 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 def set_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+
+
+def junit_properties(path: Path) -> dict[str, dict[str, str]]:
+    """``{test name: {property: value}}`` of a JUnit XML report."""
+    cases = ET.parse(path).getroot().iter("testcase")  # noqa: S314 (a report this test wrote)
+    return {
+        case.attrib["name"]: {p.attrib["name"]: p.attrib["value"] for p in case.iter("property")}
+        for case in cases
+    }
+
+
+class TestViolationProperties:
+    SOURCE = """
+        from flowprobe.errors import ContractViolation
+
+        def test_broken(flowprobe_client):
+            raise ContractViolation(
+                "the answer carries the caller's session_id",
+                path="$.session_id",
+                expected="s-1",
+                received=f"{flowprobe_client.target.api_key} and sk-abcdefghijklmnop",
+            )
+
+        def test_broken_before_any_target(flowprobe_settings):
+            raise ContractViolation("no key", expected=flowprobe_settings.get("api_key"))
+
+        def test_plain_failure(flowprobe_target):
+            assert False
+
+        def test_passes(flowprobe_target):
+            pass
+    """
+
+    def test_a_broken_contract_becomes_junit_properties_without_the_key(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        project(pytester, 'flow = "f"')
+        set_env(monkeypatch, **LIVE_ENV, FLOWPROBE_API_KEY=KEY)
+        pytester.makepyfile(self.SOURCE)
+        result = run(pytester, "--junitxml=report.xml")
+        result.assert_outcomes(passed=1, failed=3)
+        assert result.ret == 1
+        properties = junit_properties(pytester.path / "report.xml")
+        assert properties["test_broken"] == {
+            "flowprobe_violation_title": "the answer carries the caller's session_id",
+            "flowprobe_violation_path": "$.session_id",
+            "flowprobe_violation_expected": "s-1",
+            "flowprobe_violation_received": "*** and ***",
+        }
+        assert properties["test_broken_before_any_target"]["flowprobe_violation_expected"] == "***"
+        assert properties["test_plain_failure"] == {}
+        assert properties["test_passes"] == {}
+        assert all(KEY not in v for props in properties.values() for v in props.values())
+
+    def test_the_replayed_target_and_the_configured_key_are_both_redacted(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        project(pytester, replay_target=True)
+        monkeypatch.setenv("FLOWPROBE_API_KEY", KEY)
+        pytester.makepyfile(
+            """
+            from flowprobe.errors import ContractViolation
+
+            def test_broken(flowprobe_target, flowprobe_settings):
+                key = flowprobe_settings.get("api_key")
+                raise ContractViolation("t", received=f"{flowprobe_target.api_key} {key}")
+            """
+        )
+        run(pytester, "--junitxml=report.xml").assert_outcomes(failed=1)
+        received = junit_properties(pytester.path / "report.xml")["test_broken"]
+        assert received["flowprobe_violation_received"] == "*** ***"
 
 
 # -- cassettes: what gets recorded, matched and scrubbed, and a user's own settings ----------

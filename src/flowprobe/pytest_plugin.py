@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ import pytest
 from flowprobe import contracts
 from flowprobe.cassettes import cassette_config, register
 from flowprobe.checks.findings import FINDINGS, Finding, load_baseline
-from flowprobe.errors import FlowprobeError, SettingsError
+from flowprobe.errors import ContractViolation, FlowprobeError, SettingsError
+from flowprobe.redaction import redact, scrub_value
 from flowprobe.settings import SETTINGS, Settings, load_settings
 from flowprobe.target import Target
 from flowprobe.wire.client import AsyncRunClient, Deadlines, RunClient
@@ -33,6 +34,7 @@ FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 BASELINE_KEY = pytest.StashKey[dict[str, str]]()
 # Set on each test flowprobe gives a cassette, and on its module.
 CASSETTE_KEY = pytest.StashKey[bool]()
+VIOLATION_FIELDS = ("title", "path", "expected", "received")
 REPLAY_TARGET_FILE = "target.json"
 SUITE_FIXTURES = frozenset(
     {
@@ -345,6 +347,39 @@ def flowprobe_finding(request: pytest.FixtureRequest) -> Callable[[str, str], No
             )
 
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    failure = call.excinfo.value if call.excinfo else None
+    if isinstance(failure, ContractViolation):
+        # Before the report is made: it copies the properties, and JUnit XML reads them there.
+        item.user_properties.extend(violation_properties(failure, _secrets_of(item)))
+    return (yield)
+
+
+def violation_properties(
+    violation: ContractViolation, secrets: Sequence[str]
+) -> list[tuple[str, str]]:
+    """A broken contract as ``flowprobe_violation_*`` properties, with secrets as ``***``."""
+    return [
+        (f"flowprobe_violation_{name}", _scrubbed(str(getattr(violation, name)), secrets))
+        for name in VIOLATION_FIELDS
+    ]
+
+
+def _scrubbed(text: str, secrets: Sequence[str]) -> str:
+    return str(scrub_value(redact(text, secrets)))
+
+
+def _secrets_of(item: pytest.Item) -> tuple[str, ...]:
+    # The target the test used, which a conftest may have built, and the configured key.
+    target = (getattr(item, "funcargs", None) or {}).get("flowprobe_target")
+    used = target.secrets() if isinstance(target, Target) else ()
+    key = settings_of(item.config).get("api_key")
+    return (*used, *([str(key)] if key else []))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
