@@ -48,6 +48,188 @@ def set_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
         monkeypatch.setenv(name, value)
 
 
+class TestLiveOnlyTests:
+    SOURCE = """
+        import pytest
+
+        @pytest.mark.flowprobe_live(reason="it measures concurrency")
+        def test_live_only(flowprobe_target):
+            pass
+
+        def test_suite_test(flowprobe_target):
+            pass
+    """
+
+    def test_replay_skips_them_with_their_reason(self, pytester: pytest.Pytester) -> None:
+        project(pytester, replay_target=True)
+        pytester.makepyfile(self.SOURCE)
+        result = run(pytester)
+        result.assert_outcomes(passed=1, skipped=1)
+        result.stdout.fnmatch_lines(
+            ["SKIPPED *needs a live target (it measures concurrency); replay mode"]
+        )
+
+    def test_live_mode_runs_them(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        project(pytester, 'flow = "f"')
+        set_env(monkeypatch, **LIVE_ENV)
+        pytester.makepyfile(self.SOURCE)
+        run(pytester).assert_outcomes(passed=2)
+
+
+class TestFindingsBaseline:
+    SOURCE = """
+        def test_an_accepted_finding(flowprobe_finding):
+            flowprobe_finding("empty-upload-accepted", "201 for an empty file")
+
+        def test_a_new_finding(flowprobe_finding):
+            flowprobe_finding("traceback-in-error-event", "seen in an error event")
+    """
+
+    def test_an_accepted_finding_passes_and_a_new_one_fails(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        project(pytester, 'findings_baseline = "accepted.json"')
+        accepted = {"empty-upload-accepted": "Langflow 1.13 does this"}
+        (pytester.path / "accepted.json").write_text(json.dumps(accepted), encoding="utf-8")
+        pytester.makepyfile(self.SOURCE)
+        result = run(pytester)
+        result.assert_outcomes(passed=1, failed=1)
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(
+            [
+                "*new finding traceback-in-error-event [[]NEW[]]*add*to the findings baseline",
+                "*= flowprobe findings =*",
+                "empty-upload-accepted [[]accepted (in baseline)[]]*",
+                "traceback-in-error-event [[]NEW[]]*",
+            ]
+        )
+
+    def test_without_a_baseline_every_finding_fails(self, pytester: pytest.Pytester) -> None:
+        project(pytester)
+        pytester.makepyfile(self.SOURCE)
+        run(pytester).assert_outcomes(failed=2)
+
+
+class TestExitCodes:
+    def test_a_broken_contract_is_a_test_failure(self, pytester: pytest.Pytester) -> None:
+        project(pytester)
+        pytester.makepyfile(
+            """
+            from flowprobe import checks
+
+            def test_session_id(flowprobe_contracts):
+                checks.fail("the answer carries the caller's session_id", path="$.session_id")
+            """
+        )
+        result = run(pytester)
+        result.assert_outcomes(failed=1)
+        assert result.ret == 1
+        result.stdout.fnmatch_lines(["E * the answer carries the caller's session_id"])
+
+    @pytest.mark.parametrize(
+        ("env", "message"),
+        [
+            (
+                {**LIVE_ENV, "FLOWPROBE_BASE_URL": "not-a-url", "FLOWPROBE_FLOW": "f"},
+                "flowprobe: base URL 'not-a-url' is not an http(s) URL with a host; *",
+            ),
+            (LIVE_ENV, "flowprobe: no target: set FLOWPROBE_FLOW *"),
+            (
+                {"FLOWPROBE_MODE": "replay"},
+                "flowprobe: replay mode needs recorded cassettes, and */target.json is missing*",
+            ),
+        ],
+        ids=["malformed-url", "no-flow", "no-recorded-target"],
+    )
+    def test_unusable_target_settings_end_the_session_with_2(
+        self,
+        pytester: pytest.Pytester,
+        monkeypatch: pytest.MonkeyPatch,
+        env: dict[str, str],
+        message: str,
+    ) -> None:
+        project(pytester)
+        set_env(monkeypatch, **env)
+        pytester.makepyfile(
+            """
+            def test_a(flowprobe_client):
+                pass
+
+            def test_b(flowprobe_target):
+                pass
+            """
+        )
+        result = run(pytester)
+        assert result.ret == 2
+        result.assert_outcomes()  # the session stops before any test runs
+        output = result.stdout.lines + result.stderr.lines
+        # One sentence, once (the header names the problem too): no error per test.
+        said = [line for line in output if line.startswith("!") and "flowprobe: " in line]
+        assert len(said) == 1
+        result.stdout.fnmatch_lines([f"! *Exit: {message} !"])
+        assert not [line for line in output if "Traceback" in line or line.startswith("E ")]
+
+    def test_an_unusable_setting_is_a_usage_error(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Read before collection: pytest's own usage error (exit 4), one line.
+        project(pytester)
+        monkeypatch.setenv("FLOWPROBE_MODE", "sideways")
+        pytester.makepyfile("def test_a(): pass")
+        result = run(pytester)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        assert result.stderr.lines[0] == (
+            "ERROR: flowprobe: FLOWPROBE_MODE='sideways' is not one of: live, replay, record"
+        )
+        assert "Traceback" not in result.stderr.str()
+
+
+class TestSettingsPrecedence:
+    SOURCE = """
+        def test_timeout(flowprobe_settings):
+            found = (flowprobe_settings.get("timeout"), flowprobe_settings.describe("timeout"))
+            assert found == ({value}, {source!r})
+    """
+
+    @pytest.mark.parametrize(
+        ("layers", "value", "source"),
+        [
+            ({"option", "env", "pyproject"}, 4.0, "command line"),
+            ({"env", "pyproject"}, 3.0, "environment"),
+            ({"pyproject"}, 2.0, "pyproject.toml [tool.flowprobe]"),
+            (set(), 60.0, "default"),
+        ],
+        ids=["option", "env", "pyproject", "default"],
+    )
+    def test_option_over_env_over_pyproject_over_default(
+        self,
+        pytester: pytest.Pytester,
+        monkeypatch: pytest.MonkeyPatch,
+        layers: set[str],
+        value: float,
+        source: str,
+    ) -> None:
+        project(pytester, "timeout = 2" if "pyproject" in layers else "")
+        if "env" in layers:
+            monkeypatch.setenv("FLOWPROBE_TIMEOUT", "3")
+        pytester.makepyfile(self.SOURCE.format(value=value, source=source))
+        args = ["--flowprobe-timeout=4"] if "option" in layers else []
+        run(pytester, *args).assert_outcomes(passed=1)
+
+    def test_a_fresh_interpreter_loads_the_plugin_from_its_entry_point(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A subprocess: only what is installed and in its environment reaches the settings.
+        project(pytester, "timeout = 2")
+        monkeypatch.setenv("FLOWPROBE_TIMEOUT", "3")
+        pytester.makepyfile(self.SOURCE.format(value=3.0, source="environment"))
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["flowprobe: mode replay, target no target (*)"])
+
+
 def junit_properties(path: Path) -> dict[str, dict[str, str]]:
     """``{test name: {property: value}}`` of a JUnit XML report."""
     cases = ET.parse(path).getroot().iter("testcase")  # noqa: S314 (a report this test wrote)
