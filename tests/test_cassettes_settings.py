@@ -17,6 +17,7 @@ from vcr.request import Request
 from flowprobe.cassettes import (
     REDACTED,
     body_matcher,
+    cassette_config,
     find_secrets,
     register,
     scrub_body,
@@ -173,6 +174,17 @@ class TestVcrSettings:
         assert settings["record_mode"] == "none"
         assert settings["cassette_library_dir"] == str(tmp_path)
         assert "flowprobe_body" in settings["match_on"]
+
+    def test_cassette_config_is_replay_only_unless_told_and_names_no_folder(self) -> None:
+        assert cassette_config()["record_mode"] == "none"
+        assert cassette_config("new_episodes")["record_mode"] == "new_episodes"
+        # The folder is pytest-recording's vcr_cassette_dir: a vcr_config must not pin it.
+        assert "cassette_library_dir" not in cassette_config()
+
+    def test_vcr_settings_are_the_cassette_config_and_the_folder(self, tmp_path: Path) -> None:
+        settings = vcr_settings(tmp_path, "new_episodes")
+        assert settings.pop("cassette_library_dir") == str(tmp_path)
+        assert settings == cassette_config("new_episodes")
 
     def test_scrub_response_hides_cookies_a_server_set(self) -> None:
         response = {"headers": {"Set-Cookie": ["session=abc"], "content-type": ["x"]}}

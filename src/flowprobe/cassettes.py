@@ -22,6 +22,7 @@ __all__ = [
     "MATCH_ON",
     "SECRET_HEADERS",
     "body_matcher",
+    "cassette_config",
     "find_secrets",
     "register",
     "scrub_body",
@@ -72,10 +73,10 @@ def body_matcher(recorded: Any, incoming: Any) -> None:
         raise AssertionError("request bodies differ")
 
 
-def vcr_settings(cassette_dir: Path, record_mode: str) -> dict[str, Any]:
-    """Keyword arguments for ``vcr.use_cassette`` (or a ``pytest.mark.vcr`` marker)."""
+def cassette_config(record_mode: str = "none") -> dict[str, Any]:
+    """Keyword arguments for ``vcr.use_cassette`` but the folder: what pytest-recording's
+    ``vcr_config`` fixture returns. Replay-only (``"none"``) unless told otherwise."""
     return {
-        "cassette_library_dir": str(cassette_dir),
         "record_mode": record_mode,
         "match_on": list(MATCH_ON),
         "filter_headers": [(name, REDACTED) for name in SECRET_HEADERS],
@@ -85,6 +86,11 @@ def vcr_settings(cassette_dir: Path, record_mode: str) -> dict[str, Any]:
         "decode_compressed_response": True,
         "allow_playback_repeats": False,
     }
+
+
+def vcr_settings(cassette_dir: Path, record_mode: str) -> dict[str, Any]:
+    """Keyword arguments for ``vcr.use_cassette``: :func:`cassette_config` and the folder."""
+    return {"cassette_library_dir": str(cassette_dir), **cassette_config(record_mode)}
 
 
 def register(vcr: Any) -> None:

@@ -3,7 +3,9 @@
 Registered through the ``pytest11`` entry point. Any test that uses the ``flowprobe_target``
 fixture (directly or through ``flowprobe_client``) is a *suite* test: in ``replay`` mode it
 replays cassettes with the network blocked, in ``record`` mode it writes them, in ``live`` mode
-it talks to the target. Override any fixture by defining one of the same name in a conftest.
+it talks to the target. Override any fixture by defining one of the same name in a conftest:
+pytest-recording's ``vcr_config`` and ``vcr_cassette_dir`` for the tests' cassettes,
+``flowprobe_vcr_config`` for those and the session's alike.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flowprobe import contracts
-from flowprobe.cassettes import register, vcr_settings
+from flowprobe.cassettes import cassette_config, register
 from flowprobe.checks.findings import FINDINGS, Finding, load_baseline
-from flowprobe.errors import FlowprobeError, SettingsError
+from flowprobe.errors import ContractViolation, FlowprobeError, SettingsError
+from flowprobe.redaction import redact, scrub_value
 from flowprobe.settings import SETTINGS, Settings, load_settings
 from flowprobe.target import Target
 from flowprobe.wire.client import AsyncRunClient, Deadlines, RunClient
@@ -29,6 +32,9 @@ from flowprobe.wire.flowfacts import FlowFacts, find_flow, learn_flow
 SETTINGS_KEY = pytest.StashKey[Settings]()
 FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 BASELINE_KEY = pytest.StashKey[dict[str, str]]()
+# Set on each test flowprobe gives a cassette, and on its module.
+CASSETTE_KEY = pytest.StashKey[bool]()
+VIOLATION_FIELDS = ("title", "path", "expected", "received")
 REPLAY_TARGET_FILE = "target.json"
 SUITE_FIXTURES = frozenset(
     {
@@ -76,6 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[FINDINGS_KEY] = []
     if settings.get("mode") == "record" and config.getoption("record_mode", None) is None:
         config.option.record_mode = "new_episodes"
+    # Registered now, after every entry-point plugin, so that its fixtures override
+    # pytest-recording's, and before any conftest, so that a user's override them in turn.
+    config.pluginmanager.register(CassetteFixtures(), "flowprobe-cassettes")
 
 
 def settings_of(config: pytest.Config) -> Settings:
@@ -113,15 +122,46 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             why = live.kwargs.get("reason", "timing or concurrency")
             item.add_marker(pytest.mark.skip(reason=f"needs a live target ({why}); {mode} mode"))
         if mode in ("replay", "record"):
-            record_mode = "none" if mode == "replay" else "new_episodes"
-            folder = cassette_dir(config) / Path(str(item.path)).stem
-            item.add_marker(pytest.mark.vcr(**vcr_settings(folder, record_mode)))
+            # The settings come from the vcr_config and vcr_cassette_dir fixtures.
+            item.add_marker(pytest.mark.vcr)
+            for node in (item, item.getparent(pytest.Module)):
+                if node is not None:
+                    node.stash[CASSETTE_KEY] = True
         if mode == "replay":
             item.add_marker(pytest.mark.block_network)
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     register(vcr)
+
+
+class CassetteFixtures:
+    """pytest-recording's ``vcr_config`` and ``vcr_cassette_dir``, set for the suites' tests.
+
+    Tests flowprobe gives no cassette keep pytest-recording's own values, which these fixtures
+    take as their argument of the same name.
+    """
+
+    @pytest.fixture
+    @classmethod
+    def vcr_config(
+        cls,
+        request: pytest.FixtureRequest,
+        vcr_config: dict[str, Any],
+        flowprobe_vcr_config: dict[str, Any],
+    ) -> dict[str, Any]:
+        """vcrpy settings of a suite test's cassette: a copy of ``flowprobe_vcr_config``."""
+        if request.node.stash.get(CASSETTE_KEY, False):
+            return dict(flowprobe_vcr_config)
+        return vcr_config
+
+    @pytest.fixture(scope="module")
+    @classmethod
+    def vcr_cassette_dir(cls, request: pytest.FixtureRequest, vcr_cassette_dir: str) -> str:
+        """A suite module's cassettes: ``<cassette_dir>/<module name>/<test name>.yaml``."""
+        if request.node.stash.get(CASSETTE_KEY, False):
+            return str(cassette_dir(request.config) / request.path.stem)
+        return vcr_cassette_dir
 
 
 def _resolve_target(config: pytest.Config) -> Target:
@@ -213,30 +253,49 @@ def flowprobe_contracts() -> Any:
     return contracts
 
 
-def session_cassette(config: pytest.Config, name: str) -> contextlib.AbstractContextManager[Any]:
-    """A cassette for calls made outside any one test (session fixtures), per the mode."""
-    mode = settings_of(config).get("mode")
-    if mode not in ("replay", "record"):
-        return contextlib.nullcontext()
-    import vcr  # only replay and record need it
+@pytest.fixture(scope="session")
+def flowprobe_vcr_config(flowprobe_mode: str) -> dict[str, Any]:
+    """vcrpy settings of every flowprobe cassette, the session's and each test's.
 
-    recorder = vcr.VCR()
-    register(recorder)
-    record_mode = "none" if mode == "replay" else "new_episodes"
-    cassette: contextlib.AbstractContextManager[Any] = recorder.use_cassette(
-        f"{name}.yaml", **vcr_settings(cassette_dir(config) / "_session", record_mode)
-    )
-    return cassette
+    What is matched and scrubbed, and the record mode: replay-only unless the mode is
+    ``record``. Override ``vcr_config`` instead to change only the tests' cassettes.
+    """
+    return cassette_config("new_episodes" if flowprobe_mode == "record" else "none")
+
+
+@pytest.fixture(scope="session")
+def flowprobe_session_cassette(
+    pytestconfig: pytest.Config, flowprobe_mode: str, flowprobe_vcr_config: dict[str, Any]
+) -> Callable[[str], contextlib.AbstractContextManager[Any]]:
+    """``use(name)``: a cassette for calls made outside any one test (session fixtures)."""
+
+    def use(name: str) -> contextlib.AbstractContextManager[Any]:
+        if flowprobe_mode not in ("replay", "record"):
+            return contextlib.nullcontext()
+        import vcr  # only replay and record need it
+
+        folder = cassette_dir(pytestconfig) / "_session"
+        recorder = vcr.VCR(cassette_library_dir=str(folder))
+        # The matchers the tests' cassettes get (flowprobe's, and any a conftest adds).
+        pytestconfig.hook.pytest_recording_configure(config=pytestconfig, vcr=recorder)
+        cassette: contextlib.AbstractContextManager[Any] = recorder.use_cassette(
+            f"{name}.yaml", **flowprobe_vcr_config
+        )
+        return cassette
+
+    return use
 
 
 @pytest.fixture(scope="session")
 def flowprobe_flow(
-    pytestconfig: pytest.Config, flowprobe_target: Target, flowprobe_deadlines: Deadlines
+    flowprobe_target: Target,
+    flowprobe_deadlines: Deadlines,
+    flowprobe_session_cassette: Callable[[str], contextlib.AbstractContextManager[Any]],
 ) -> FlowFacts:
     """What the suites know about the flow: id, endpoint name, components."""
     try:
         with (
-            session_cassette(pytestconfig, "flow_facts"),
+            flowprobe_session_cassette("flow_facts"),
             RunClient(flowprobe_target, deadlines=flowprobe_deadlines) as client,
         ):
             return learn_flow(client)
@@ -248,7 +307,10 @@ def flowprobe_flow(
 
 @pytest.fixture(scope="session")
 def flowprobe_file_flow(
-    pytestconfig: pytest.Config, flowprobe_target: Target, flowprobe_deadlines: Deadlines
+    pytestconfig: pytest.Config,
+    flowprobe_target: Target,
+    flowprobe_deadlines: Deadlines,
+    flowprobe_session_cassette: Callable[[str], contextlib.AbstractContextManager[Any]],
 ) -> FlowFacts:
     """The flow that reads an uploaded file (``file_flow``); skips when none is set."""
     name = _file_flow_name(pytestconfig)
@@ -256,7 +318,7 @@ def flowprobe_file_flow(
         pytest.skip("no flow that reads a file: set FLOWPROBE_FILE_FLOW (`flowprobe up` does)")
     try:
         with (
-            session_cassette(pytestconfig, "file_flow_facts"),
+            flowprobe_session_cassette("file_flow_facts"),
             RunClient(flowprobe_target, deadlines=flowprobe_deadlines) as client,
         ):
             facts = find_flow(client, name)
@@ -285,6 +347,39 @@ def flowprobe_finding(request: pytest.FixtureRequest) -> Callable[[str, str], No
             )
 
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    failure = call.excinfo.value if call.excinfo else None
+    if isinstance(failure, ContractViolation):
+        # Before the report is made: it copies the properties, and JUnit XML reads them there.
+        item.user_properties.extend(violation_properties(failure, _secrets_of(item)))
+    return (yield)
+
+
+def violation_properties(
+    violation: ContractViolation, secrets: Sequence[str]
+) -> list[tuple[str, str]]:
+    """A broken contract as ``flowprobe_violation_*`` properties, with secrets as ``***``."""
+    return [
+        (f"flowprobe_violation_{name}", _scrubbed(str(getattr(violation, name)), secrets))
+        for name in VIOLATION_FIELDS
+    ]
+
+
+def _scrubbed(text: str, secrets: Sequence[str]) -> str:
+    return str(scrub_value(redact(text, secrets)))
+
+
+def _secrets_of(item: pytest.Item) -> tuple[str, ...]:
+    # The target the test used, which a conftest may have built, and the configured key.
+    target = (getattr(item, "funcargs", None) or {}).get("flowprobe_target")
+    used = target.secrets() if isinstance(target, Target) else ()
+    key = settings_of(item.config).get("api_key")
+    return (*used, *([str(key)] if key else []))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
