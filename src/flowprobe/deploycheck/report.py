@@ -13,12 +13,12 @@ import csv
 import html
 import io
 from pathlib import Path
-from typing import Any
 
 from junitparser import Failure, JUnitXml, TestCase, TestSuite
 
 from flowprobe.deploycheck.run import CheckResult
 from flowprobe.load import metrics
+from flowprobe.load.summary import PERCENTILE_NAMES, LoadSummary
 
 _LOAD_ROWS = (
     metrics.TIME_TO_FIRST_TOKEN,
@@ -42,12 +42,11 @@ def verdict_text(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
-def _load_line(summary: dict[str, Any]) -> str:
-    found = summary.get("metrics_ms", {})
-    shown = f"{summary.get('requests', 0)} calls, {summary.get('requests_per_s', 0):.2f}/s"
+def _load_line(summary: LoadSummary) -> str:
+    shown = f"{summary.requests} calls, {summary.requests_per_s:.2f}/s"
     for name in (metrics.TIME_TO_FIRST_TOKEN, metrics.END_TO_END):
-        if name in found:
-            shown += f", {name} p95 {found[name].get('p95')} ms"
+        if name in summary.metrics_ms:
+            shown += f", {name} p95 {summary.metrics_ms[name].p95} ms"
     return shown
 
 
@@ -75,9 +74,8 @@ def write_junit(result: CheckResult, path: Path) -> None:
     check = TestSuite("flowprobe.check")
     if result.load_summary is not None:
         load_case = TestCase("load run", classname="flowprobe.check.load")
-        reasons = result.load_summary.get("reasons", [])
-        if reasons:
-            load_case.result = [Failure("; ".join(reasons))]
+        if result.load_summary.reasons:
+            load_case.result = [Failure("; ".join(result.load_summary.reasons))]
         check.add_testcase(load_case)
     gate = result.gate
     for comparison in gate.comparisons if gate else ():
@@ -102,23 +100,22 @@ def markdown(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load_table(summary: dict[str, Any]) -> list[str]:
+def _load_table(summary: LoadSummary) -> list[str]:
     rows = [
         "### Load run",
         "",
-        f"{summary.get('requests', 0)} calls, {summary.get('requests_per_s', 0):.2f} calls/s, "
-        f"{summary.get('tokens_per_s', 0):.1f} tokens/s, error rate "
-        f"{summary.get('error_rate', 0):.2%}, valid: {summary.get('valid')}",
+        f"{summary.requests} calls, {summary.requests_per_s:.2f} calls/s, "
+        f"{summary.tokens_per_s:.1f} tokens/s, error rate "
+        f"{summary.error_rate:.2%}, valid: {summary.valid}",
         "",
         "| metric | p50 | p90 | p95 | p99 | count |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    found = summary.get("metrics_ms", {})
     for name in _LOAD_ROWS:
-        if name in found:
-            entry = found[name]
-            cells = " | ".join(str(entry.get(p)) for p in ("p50", "p90", "p95", "p99"))
-            rows.append(f"| {name} | {cells} | {entry.get('count')} |")
+        if name in summary.metrics_ms:
+            entry = summary.metrics_ms[name]
+            cells = " | ".join(str(entry.percentile(p)) for p in PERCENTILE_NAMES)
+            rows.append(f"| {name} | {cells} | {entry.count} |")
     return [*rows, ""]
 
 

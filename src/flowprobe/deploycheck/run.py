@@ -16,14 +16,14 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from flowprobe.errors import FlowprobeError
+from flowprobe.errors import FlowprobeError, SummaryFileError
 from flowprobe.gate.baseline import read_summary
 from flowprobe.gate.compare import GateResult, compare
 from flowprobe.load.launch import LaunchPlan, launch
+from flowprobe.load.summary import LoadSummary
 from flowprobe.resources import locate
 
 Say = Callable[[str], None]
@@ -62,7 +62,7 @@ class CheckResult:
     plan: CheckPlan
     tests: dict[str, int] = field(default_factory=dict)
     failed_tests: list[SuiteFailure] = field(default_factory=list)
-    load_summary: dict[str, Any] | None = None
+    load_summary: LoadSummary | None = None
     gate: GateResult | None = None
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -164,9 +164,19 @@ def _run_load(
     if not load.summary.exists():
         result.reasons.append(f"load: the run wrote no summary ({load.summary})")
         return
-    summary = json.loads(load.summary.read_text(encoding="utf-8"))
+    summary = _read_load_summary(load.summary)
     result.load_summary = summary
-    result.reasons += [f"load: {reason}" for reason in summary.get("reasons", [])]
+    result.reasons += [f"load: {reason}" for reason in summary.reasons]
+
+
+def _read_load_summary(path: Path) -> LoadSummary:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SummaryFileError(
+            f"the load run's summary {path} is not readable JSON: {exc}"
+        ) from None
+    return LoadSummary.from_json(document, source=f"the load run's summary {path}")
 
 
 def _run_gate(baseline: Path | None, result: CheckResult) -> None:
@@ -174,7 +184,7 @@ def _run_gate(baseline: Path | None, result: CheckResult) -> None:
     if baseline is None:
         result.notes.append("no --baseline: the load run was judged on its own validity only")
         return
-    if summary is None or not summary.get("valid", False):
+    if summary is None or not summary.valid:
         result.notes.append("the gate was skipped: the load run is not valid")
         return
     gate = compare(read_summary(baseline, "--baseline"), summary)
