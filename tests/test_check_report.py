@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import subprocess
 import sys
 from pathlib import Path
@@ -9,13 +10,9 @@ from pathlib import Path
 import pytest
 
 from flowprobe.deploycheck.report import markdown, verdict_text, write_reports
-from flowprobe.deploycheck.run import (
-    CheckPlan,
-    CheckResult,
-    SuiteFailure,
-    contract_reasons,
-    read_junit,
-)
+from flowprobe.deploycheck.run import CheckPlan, CheckResult, Reason, contract_reasons
+from flowprobe.deploycheck.suites import SuiteFailure, Violation, read_junit
+from flowprobe.errors import ContractViolation
 
 SUITE = """
 import pytest
@@ -92,10 +89,135 @@ def test_failures_with_the_same_message_make_one_reason() -> None:
         SuiteFailure(f"test_shape.case{i}", "at: $.outputs | expected: a list") for i in range(3)
     ]
     failed.append(SuiteFailure("test_tweaks.leak", "the tweak persisted"))
-    assert contract_reasons(failed) == [
+    reasons = contract_reasons(failed)
+    assert reasons == [
+        Reason(
+            source="contract",
+            text="at: $.outputs | expected: a list",
+            tests=("test_shape.case0", "test_shape.case1", "test_shape.case2"),
+        ),
+        Reason(source="contract", text="the tweak persisted", tests=("test_tweaks.leak",)),
+    ]
+    assert [reason.describe() for reason in reasons] == [
         "contract: at: $.outputs | expected: a list (3 tests, first test_shape.case0)",
         "contract: the tweak persisted (test_tweaks.leak)",
     ]
+
+
+def test_load_and_gate_reasons_keep_their_words() -> None:
+    load = Reason(source="load", text="error rate 3.00% is above FLOWPROBE_LOAD_MAX_ERROR_RATE")
+    gate = Reason(source="gate", text="p50 time_to_first_token 210 ms -> 790 ms")
+    assert load.describe() == "load: error rate 3.00% is above FLOWPROBE_LOAD_MAX_ERROR_RATE"
+    assert gate.describe() == "load regression: p50 time_to_first_token 210 ms -> 790 ms"
+
+
+# -- failures read from the plugin's JUnit properties, and from the message when there are none
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="5" failures="3" errors="1" skipped="0">
+<testcase classname="suites.test_shape" name="test_text[uuid]">
+  <properties>
+    <property name="flowprobe_violation_title" value="the answer breaks the run-response contract"/>
+    <property name="flowprobe_violation_path" value="$.outputs[0].outputs[0].results.message"/>
+    <property name="flowprobe_violation_expected" value="a field 'text'"/>
+    <property name="flowprobe_violation_received" value="{&quot;txt&quot;: &quot;hi&quot;}"/>
+    <property name="flowprobe_violation_title" value="a later phase's copy"/>
+  </properties>
+  <failure message="the message is not read when properties are there">long traceback</failure>
+</testcase>
+<testcase classname="suites.test_stream" name="test_record">
+  <properties>
+    <property name="flowprobe_finding" value="some-finding: seen"/>
+    <property name="flowprobe_violation_title" value="stream record 3 (end) has no answer"/>
+    <property name="flowprobe_violation_path" value="$.data.result"/>
+    <property name="flowprobe_violation_expected" value=""/>
+    <property name="flowprobe_violation_received" value="null"/>
+  </properties>
+  <failure message="flowprobe.errors.ContractViolation: stream record 3 (end) has no answer"/>
+</testcase>
+<testcase classname="suites.test_auth" name="test_plain_assert">
+  <properties><property name="flowprobe_finding" value="unrelated: a finding"/></properties>
+  <failure message="AssertionError: 401 != 200&#10;  more   detail&#10;third&#10;4th">tb</failure>
+</testcase>
+<testcase classname="suites.test_upload" name="test_fixture_broke">
+  <error message="failed on setup with &quot;ConnectionError: refused&quot;">tb</error>
+</testcase>
+<testcase classname="suites.test_shape" name="test_fine"/>
+</testsuite></testsuites>
+"""
+
+
+@pytest.fixture
+def written_junit(tmp_path: Path) -> Path:
+    path = tmp_path / "suites-junit.xml"
+    path.write_text(JUNIT, encoding="utf-8")
+    return path
+
+
+def test_a_violation_is_read_from_its_properties_not_its_message(written_junit: Path) -> None:
+    counts, failed = read_junit(written_junit)
+    assert counts == {"total": 5, "passed": 1, "failed": 4, "skipped": 0}
+    text, record = failed[0], failed[1]
+    assert text.test == "test_shape.test_text[uuid]"
+    assert text.violation == Violation(
+        title="the answer breaks the run-response contract",
+        path="$.outputs[0].outputs[0].results.message",
+        expected="a field 'text'",
+        received='{"txt": "hi"}',
+    )
+    assert text.message == (
+        "ContractViolation: the answer breaks the run-response contract"
+        " | at: $.outputs[0].outputs[0].results.message | expected: a field 'text'"
+    )
+    # With nothing expected, what came takes its place, as in the violation's own message.
+    assert record.violation is not None
+    assert record.message == (
+        "ContractViolation: stream record 3 (end) has no answer | at: $.data.result"
+        " | received: null"
+    )
+
+
+def test_failures_without_a_violation_fall_back_to_the_message(written_junit: Path) -> None:
+    _, failed = read_junit(written_junit)
+    plain, fixture = failed[2], failed[3]
+    assert plain.violation is None  # a finding's property is not a violation
+    assert plain.message == "AssertionError: 401 != 200 | more detail | third"
+    assert fixture.violation is None
+    assert fixture.message == 'failed on setup with "ConnectionError: refused"'
+
+
+def test_a_violation_reads_the_same_from_its_properties_and_its_message(tmp_path: Path) -> None:
+    """Whether or not the plugin recorded the properties, the verdict's words are the same."""
+    violation = ContractViolation(
+        "the answer breaks the run-response contract",
+        path="$.outputs[0].outputs[0].results.message",
+        expected="a field 'text'",
+        received='{"txt": "hi"}',
+    )
+    # As pytest writes it: escaped, with the message's newlines kept as character references.
+    message = html.escape(f"flowprobe.errors.ContractViolation: {violation}", quote=True)
+    message = message.replace("\n", "&#10;")
+    properties = "".join(
+        f'<property name="flowprobe_violation_{name}" value="{html.escape(value, quote=True)}"/>'
+        for name, value in (
+            ("title", violation.title),
+            ("path", violation.path),
+            ("expected", violation.expected),
+            ("received", violation.received),
+        )
+    )
+    path = tmp_path / "suites-junit.xml"
+    path.write_text(
+        "<testsuites><testsuite name='pytest'>"
+        f"<testcase classname='suites.a' name='with'><properties>{properties}</properties>"
+        f"<failure message='ignored'/></testcase>"
+        f"<testcase classname='suites.b' name='without'><failure message='{message}'/></testcase>"
+        "</testsuite></testsuites>",
+        encoding="utf-8",
+    )
+    _, failed = read_junit(path)
+    assert failed[0].message == failed[1].message
+    assert [reason.tests for reason in contract_reasons(failed)] == [("a.with", "b.without")]
 
 
 HISTORY = """Timestamp,User Count,Type,Name,Requests/s,Failures/s,95%,Total Request Count

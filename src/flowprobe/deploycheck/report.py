@@ -37,7 +37,7 @@ def verdict_text(result: CheckResult) -> str:
         f"{counts.get('skipped', 0)} skipped in the contract suites"
         + (f"; load {_load_line(result.load_summary)})" if result.load_summary else ")")
     ]
-    lines += [f"  - {reason}" for reason in result.reasons]
+    lines += [f"  - {reason.describe()}" for reason in result.reasons]
     lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)
 
@@ -91,7 +91,8 @@ def write_junit(result: CheckResult, path: Path) -> None:
 def markdown(result: CheckResult) -> str:
     """The verdict and its reasons, the suites' counts, the load figures, the gate's table."""
     lines = [f"## {'✅' if result.passed else '❌'} {verdict_text(result).splitlines()[0]}", ""]
-    lines += [f"- {reason}" for reason in result.reasons] + ([""] if result.reasons else [])
+    lines += [f"- {reason.describe()}" for reason in result.reasons]
+    lines += [""] if result.reasons else []
     if result.load_summary is not None:
         lines += _load_table(result.load_summary)
     if result.gate is not None:
