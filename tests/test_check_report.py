@@ -9,14 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from flowprobe.deploycheck.report import markdown, verdict_text, write_reports
+from flowprobe.deploycheck.report import html_report, markdown, verdict_text, write_reports
 from flowprobe.deploycheck.run import CheckPlan, CheckResult, Reason, contract_reasons
 from flowprobe.deploycheck.suites import SuiteFailure, Violation, read_junit
 from flowprobe.errors import ContractViolation
+from flowprobe.gate.baseline import read_summary
+from flowprobe.gate.compare import compare
+from flowprobe.load.launch import LaunchPlan
 
 SUITE = """
 import pytest
 from flowprobe.errors import ContractViolation
+from flowprobe.gate.baseline import read_summary
+from flowprobe.gate.compare import compare
+from flowprobe.load.launch import LaunchPlan
 
 def test_shape_holds():
     pass
@@ -234,3 +240,89 @@ def test_history_points_skip_the_empty_window_and_keep_the_run_clock(tmp_path: P
     history.write_text(HISTORY, encoding="utf-8")
     assert series_points(history, "time_to_first_token", "95%") == [(1.0, 860.0)]
     assert series_points(history, "/api/v1/run/f?stream=true", "Requests/s") == [(2.0, 1.2)]
+
+
+# -- the HTML page, rendered from the data
+
+
+GATE_DATA = Path(__file__).resolve().parent / "gate"
+
+
+def _gated(tmp_path: Path, load: LaunchPlan | None = None) -> CheckResult:
+    """A check whose load run is tests/gate/slowed.json, gated against tests/gate/baseline.json."""
+    run = read_summary(GATE_DATA / "slowed.json")
+    gate = compare(read_summary(GATE_DATA / "baseline.json"), run)
+    result = CheckResult(
+        plan=CheckPlan(out=tmp_path, load=load),
+        tests={"total": 2, "passed": 1, "failed": 1, "skipped": 0},
+        failed_tests=[SuiteFailure("test_x.test_<b>bold</b>", "plain & <simple>")],
+        load_summary=run,
+        gate=gate,
+    )
+    result.reasons += contract_reasons(result.failed_tests)
+    result.reasons += [Reason(source="gate", text=reason) for reason in gate.reasons()]
+    result.notes += list(gate.notes)
+    return result
+
+
+def test_the_page_shows_the_verdict_reasons_load_and_gate_tables(tmp_path: Path) -> None:
+    result = _gated(tmp_path)
+    page = html_report(result)
+    assert (
+        "❌ flowprobe check: FAIL (1 passed, 1 failed, 0 skipped in the contract suites; load"
+        in (html.unescape(page))
+    )
+    ttft = result.load_summary.metrics_ms["time_to_first_token"]  # type: ignore[union-attr]
+    row = "".join(f"<td>{ttft.percentile(p)}</td>" for p in ("p50", "p90", "p95", "p99"))
+    assert f"<tr><td>time_to_first_token</td>{row}<td>{ttft.count}</td></tr>" in page
+    assert result.gate is not None
+    failed = result.gate.failures()[0]
+    assert f"<td>{failed.label()}</td>" in page
+    assert page.count("<td>regression</td>") == len(result.gate.failures())
+    for reason in result.reasons[1:]:
+        assert html.escape(reason.text, quote=True) in page
+    assert "<strong>load regression</strong>" in page
+    assert "Load over time" not in page  # no load plan: nothing to plot
+
+
+def test_the_page_escapes_what_the_suites_and_target_wrote(tmp_path: Path) -> None:
+    page = html_report(_gated(tmp_path))
+    assert "<b>bold</b>" not in page
+    assert "test_x.test_&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "plain &amp; &lt;simple&gt;" in page
+
+
+def test_the_page_shows_each_violation_field(written_junit: Path) -> None:
+    counts, failed = read_junit(written_junit)
+    result = CheckResult(plan=CheckPlan(out=written_junit.parent, load=None), tests=counts)
+    result.failed_tests, result.reasons = failed, contract_reasons(failed)
+    page = html_report(result)
+    assert "at: <code>$.outputs[0].outputs[0].results.message</code>" in page
+    assert "received: {&#34;txt&#34;: &#34;hi&#34;}" in page
+    assert "AssertionError: 401 != 200 | more detail | third" in page
+
+
+def test_the_page_embeds_the_load_plot(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    load = LaunchPlan(out=tmp_path / "load")
+    load.out.mkdir()
+    Path(f"{load.prefix}_stats_history.csv").write_text(HISTORY, encoding="utf-8")
+    page = html_report(_gated(tmp_path, load))
+    assert "<h3>Load over time</h3>" in page
+    assert 'src="data:image/png;base64,iVBOR' in page  # a PNG's signature, base64
+
+
+def test_the_page_says_when_there_is_no_history_to_plot(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    page = html_report(_gated(tmp_path, LaunchPlan(out=tmp_path / "load")))
+    assert "No load history was written" in page
+
+
+def test_the_markdown_and_the_verdict_carry_the_same_reasons(tmp_path: Path) -> None:
+    result = _gated(tmp_path)
+    text, summary = verdict_text(result), markdown(result)
+    for reason in result.reasons:
+        assert f"  - {reason.describe()}" in text
+        assert f"- {reason.describe()}" in summary
+    assert "| time_to_first_token |" in summary
+    assert "### Against the baseline" in summary
