@@ -7,7 +7,6 @@ stub LLM's first-token delay raised from 50 to 250 ms. Synthetic samples test th
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import random
@@ -23,23 +22,33 @@ from flowprobe.gate.baseline import read_summary
 from flowprobe.gate.compare import Thresholds, compare
 from flowprobe.gate.noise import Samples, quantile_lower, quantile_upper, regression_confidence
 from flowprobe.gate.thresholds import Threshold, from_options
+from flowprobe.load.summary import LoadSummary
 
 DATA = Path(__file__).resolve().parent / "gate"
 
 
-def load(name: str) -> dict[str, Any]:
+def load(name: str) -> LoadSummary:
     return read_summary(DATA / f"{name}.json")
 
 
-def without_histograms(summary: dict[str, Any]) -> dict[str, Any]:
+def document(name: str) -> dict[str, Any]:
+    """The summary ``name`` as JSON, to edit and read back with :func:`parsed`."""
+    return load(name).to_json()
+
+
+def parsed(edited: dict[str, Any]) -> LoadSummary:
+    return LoadSummary.from_json(edited)
+
+
+def without_histograms(summary: LoadSummary) -> LoadSummary:
     """The summary as flowprobe wrote it before histograms were kept."""
-    old = copy.deepcopy(summary)
+    old = summary.to_json()
     for entry in old["metrics_ms"].values():
         entry.pop("histogram")
     for key in ("format", "tokens"):
         old.pop(key)
     old["settings"].pop("run")
-    return old
+    return parsed(old)
 
 
 def test_a_slowed_first_token_fails_naming_metric_values_and_threshold() -> None:
@@ -72,10 +81,10 @@ def test_a_run_passes_against_itself_with_no_confidence_of_regression() -> None:
 
 def test_a_rise_within_the_noise_is_unproven_not_a_regression() -> None:
     """Same samples, but the run's p99 moved past its threshold: too few samples to prove it."""
-    run = load("baseline")
+    run = document("baseline")
     entry = run["metrics_ms"]["time_to_first_token"]
     entry["p99"] = entry["p99"] * 2 + 200
-    result = compare(load("baseline"), run)
+    result = compare(load("baseline"), parsed(run))
     found = next(c for c in result.comparisons if c.name == "time_to_first_token.p99")
     assert found.verdict == "unproven"
     assert "too few samples" in found.note
@@ -84,10 +93,11 @@ def test_a_rise_within_the_noise_is_unproven_not_a_regression() -> None:
 
 def test_the_absolute_floor_keeps_small_wobbles_of_fast_metrics_passing() -> None:
     baseline = load("baseline")
-    run = copy.deepcopy(baseline)
-    entry = run["metrics_ms"]["inter_token_latency"]
+    edited = document("baseline")
+    entry = edited["metrics_ms"]["inter_token_latency"]
     entry["histogram"] = {str(float(k) * 2): v for k, v in entry["histogram"].items()}
     entry["p50"] *= 2  # +100 %, but 7 ms: below the 10 ms floor
+    run = parsed(edited)
     found = {c.name: c for c in compare(baseline, run).comparisons}
     assert found["inter_token_latency.p50"].verdict == "pass"
     tight = Thresholds({"inter_token_latency": Threshold(relative=0.2, absolute=1.0)})
@@ -108,12 +118,12 @@ def test_thresholds_override_by_metric_and_percentile() -> None:
 
 
 def test_different_settings_are_refused_listing_each_difference() -> None:
-    run = load("healthy")
+    run = document("healthy")
     run["settings"]["run"]["users"] = 16
     run["settings"]["load"]["tweaks"] = {"OpenAI-1": {"temperature": 0.9}}
     run["settings"]["load"]["summary"] = "/elsewhere/summary.json"  # an output path: ignored
     with pytest.raises(RunsNotComparable) as caught:
-        compare(load("baseline"), run)
+        compare(load("baseline"), parsed(run))
     assert caught.value.differences == [
         'load.tweaks: {} -> {"OpenAI-1": {"temperature": 0.9}}',
         "run.users: 8 -> 16",
@@ -121,11 +131,11 @@ def test_different_settings_are_refused_listing_each_difference() -> None:
 
 
 def test_an_invalid_run_is_refused() -> None:
-    run = load("healthy")
+    run = document("healthy")
     run["valid"] = False
     run["reasons"] = ["run invalid: load generator CPU reached 97%"]
     with pytest.raises(RunsNotComparable, match="CPU reached 97%"):
-        compare(load("baseline"), run)
+        compare(load("baseline"), parsed(run))
 
 
 def test_a_summary_without_histograms_is_read_with_lower_confidence() -> None:
@@ -137,10 +147,10 @@ def test_a_summary_without_histograms_is_read_with_lower_confidence() -> None:
     assert all(c.confidence <= sure[c.name] + 1e-9 for c in old.comparisons)
     assert all(c.verdict != "regression" or c.name in sure for c in old.comparisons)
     # Bounds rebuilt from five percentiles are wide: only a gross slowdown is proven.
-    slower = copy.deepcopy(load("baseline"))
+    slower = document("baseline")
     for entry in slower["metrics_ms"].values():
         entry.update({k: entry[k] * 10 for k in ("p50", "p90", "p95", "p99", "min", "max")})
-    gross = compare(without_histograms(load("baseline")), without_histograms(slower))
+    gross = compare(without_histograms(load("baseline")), without_histograms(parsed(slower)))
     assert "time_to_first_token.p50" in {c.name for c in gross.failures()}
 
 
@@ -223,7 +233,7 @@ def test_gate_command_exit_status_and_files(tmp_path: Path) -> None:
 
 
 def test_baseline_save_scrubs_secrets_from_tweaks(tmp_path: Path, monkeypatch) -> None:
-    run = load("baseline")
+    run = document("baseline")
     run["settings"]["load"]["tweaks"] = {"OpenAI-1": {"api_key": "sk-live-abcdefghijkl"}}
     run["settings"]["target"] += " sentinel-key-123"
     source = tmp_path / "run.json"
@@ -237,7 +247,7 @@ def test_baseline_save_scrubs_secrets_from_tweaks(tmp_path: Path, monkeypatch) -
 
 
 def test_an_invalid_run_cannot_become_a_baseline(tmp_path: Path) -> None:
-    run = load("baseline")
+    run = document("baseline")
     run.update(valid=False, reasons=["run invalid: 3% of arrivals were missed"])
     source = tmp_path / "run.json"
     source.write_text(json.dumps(run))
@@ -275,7 +285,7 @@ def test_missing_or_malformed_files_exit_2_in_one_sentence(
 
 
 def test_different_settings_exit_2_naming_them(tmp_path: Path) -> None:
-    run = load("healthy")
+    run = document("healthy")
     run["settings"]["flowprobe"]["flow"] = "another-flow"
     source = tmp_path / "run.json"
     source.write_text(json.dumps(run))

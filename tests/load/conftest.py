@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from flowprobe.load.command import LocustRun
+from flowprobe.load.summary import LoadSummary
 
 if os.environ.get("FLOWPROBE_LOAD_TESTS") != "1":
     collect_ignore_glob = ["test_*.py"]
@@ -81,6 +82,8 @@ def run_locust(tmp_path: Path) -> Callable[..., tuple[int, list[dict[str, Any]],
         summary_file = tmp_path / "summary.json"
         summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
         assert summary, done.stderr[-3000:]
+        # What the run wrote is a LoadSummary that the gate and the check read back unchanged.
+        assert LoadSummary.from_json(summary).to_json() == summary
         return done.returncode, [json.loads(line) for line in lines], summary
 
     return run

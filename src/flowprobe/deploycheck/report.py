@@ -1,24 +1,28 @@
 """The reports of ``flowprobe check``: the verdict text, JUnit XML, Markdown and HTML.
 
-The JUnit file holds the suites' own test cases plus a ``flowprobe.check`` suite with one case
-for the load run and one per gated metric, so a CI test view shows every reason. The Markdown
-fits a CI step summary. The HTML embeds the load plots (matplotlib, the ``flowprobe[plot]``
-extra) as images, so it is one self-contained file.
+Each is rendered from the check's data (:class:`~flowprobe.deploycheck.run.CheckResult`), never
+from another report. The JUnit file holds the suites' own test cases plus a ``flowprobe.check``
+suite with one case for the load run and one per gated metric, so a CI test view shows every
+reason. The Markdown fits a CI step summary. The HTML comes from the jinja2 template
+``templates/report.html.j2`` with autoescaping on, and embeds the load plots (matplotlib, the
+``flowprobe[plot]`` extra) as images, so it is one self-contained file.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
 
+import jinja2
 from junitparser import Failure, JUnitXml, TestCase, TestSuite
 
 from flowprobe.deploycheck.run import CheckResult
 from flowprobe.load import metrics
+from flowprobe.load.summary import PERCENTILE_NAMES, LoadSummary, Metric
 
 _LOAD_ROWS = (
     metrics.TIME_TO_FIRST_TOKEN,
@@ -28,26 +32,30 @@ _LOAD_ROWS = (
 )
 
 
-def verdict_text(result: CheckResult) -> str:
-    """One verdict, every reason under it, then the notes."""
+def headline(result: CheckResult) -> str:
+    """``flowprobe check: PASS (...)``: the verdict with the suites' counts and the load."""
     head = "flowprobe check: PASS" if result.passed else "flowprobe check: FAIL"
     counts = result.tests
-    lines = [
+    load = f"; load {_load_line(result.load_summary)})" if result.load_summary else ")"
+    return (
         f"{head} ({counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed, "
-        f"{counts.get('skipped', 0)} skipped in the contract suites"
-        + (f"; load {_load_line(result.load_summary)})" if result.load_summary else ")")
-    ]
-    lines += [f"  - {reason}" for reason in result.reasons]
+        f"{counts.get('skipped', 0)} skipped in the contract suites{load}"
+    )
+
+
+def verdict_text(result: CheckResult) -> str:
+    """One verdict, every reason under it, then the notes."""
+    lines = [headline(result)]
+    lines += [f"  - {reason.describe()}" for reason in result.reasons]
     lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 
-def _load_line(summary: dict[str, Any]) -> str:
-    found = summary.get("metrics_ms", {})
-    shown = f"{summary.get('requests', 0)} calls, {summary.get('requests_per_s', 0):.2f}/s"
+def _load_line(summary: LoadSummary) -> str:
+    shown = f"{summary.requests} calls, {summary.requests_per_s:.2f}/s"
     for name in (metrics.TIME_TO_FIRST_TOKEN, metrics.END_TO_END):
-        if name in found:
-            shown += f", {name} p95 {found[name].get('p95')} ms"
+        if name in summary.metrics_ms:
+            shown += f", {name} p95 {summary.metrics_ms[name].p95} ms"
     return shown
 
 
@@ -75,9 +83,8 @@ def write_junit(result: CheckResult, path: Path) -> None:
     check = TestSuite("flowprobe.check")
     if result.load_summary is not None:
         load_case = TestCase("load run", classname="flowprobe.check.load")
-        reasons = result.load_summary.get("reasons", [])
-        if reasons:
-            load_case.result = [Failure("; ".join(reasons))]
+        if result.load_summary.reasons:
+            load_case.result = [Failure("; ".join(result.load_summary.reasons))]
         check.add_testcase(load_case)
     gate = result.gate
     for comparison in gate.comparisons if gate else ():
@@ -92,8 +99,9 @@ def write_junit(result: CheckResult, path: Path) -> None:
 
 def markdown(result: CheckResult) -> str:
     """The verdict and its reasons, the suites' counts, the load figures, the gate's table."""
-    lines = [f"## {'✅' if result.passed else '❌'} {verdict_text(result).splitlines()[0]}", ""]
-    lines += [f"- {reason}" for reason in result.reasons] + ([""] if result.reasons else [])
+    lines = [f"## {'✅' if result.passed else '❌'} {headline(result)}", ""]
+    lines += [f"- {reason.describe()}" for reason in result.reasons]
+    lines += [""] if result.reasons else []
     if result.load_summary is not None:
         lines += _load_table(result.load_summary)
     if result.gate is not None:
@@ -102,60 +110,78 @@ def markdown(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load_table(summary: dict[str, Any]) -> list[str]:
+def load_figures(summary: LoadSummary) -> str:
+    """Calls, rates, error rate and validity in one line."""
+    return (
+        f"{summary.requests} calls, {summary.requests_per_s:.2f} calls/s, "
+        f"{summary.tokens_per_s:.1f} tokens/s, error rate {summary.error_rate:.2%}, "
+        f"valid: {summary.valid}"
+    )
+
+
+def load_rows(summary: LoadSummary) -> list[tuple[str, Metric]]:
+    """The metrics the reports tabulate, in their order, where the run measured them."""
+    return [(name, summary.metrics_ms[name]) for name in _LOAD_ROWS if name in summary.metrics_ms]
+
+
+def _load_table(summary: LoadSummary) -> list[str]:
     rows = [
         "### Load run",
         "",
-        f"{summary.get('requests', 0)} calls, {summary.get('requests_per_s', 0):.2f} calls/s, "
-        f"{summary.get('tokens_per_s', 0):.1f} tokens/s, error rate "
-        f"{summary.get('error_rate', 0):.2%}, valid: {summary.get('valid')}",
+        load_figures(summary),
         "",
         "| metric | p50 | p90 | p95 | p99 | count |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    found = summary.get("metrics_ms", {})
-    for name in _LOAD_ROWS:
-        if name in found:
-            entry = found[name]
-            cells = " | ".join(str(entry.get(p)) for p in ("p50", "p90", "p95", "p99"))
-            rows.append(f"| {name} | {cells} | {entry.get('count')} |")
+    for name, entry in load_rows(summary):
+        cells = " | ".join(str(entry.percentile(p)) for p in PERCENTILE_NAMES)
+        rows.append(f"| {name} | {cells} | {entry.count} |")
     return [*rows, ""]
 
 
-def html_report(result: CheckResult) -> str:
-    """One self-contained page: the Markdown's content, then the load plots."""
-    body = "".join(_html_block(block) for block in markdown(result).split("\n\n"))
-    plots = _plots(result)
-    return (
-        "<!doctype html><meta charset='utf-8'><title>flowprobe check</title>"
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}</style>"
-        f"{body}{plots}"
+@cache
+def _templates() -> jinja2.Environment:
+    # Autoescaping on for every template: test names, messages and settings are the target's
+    # or the user's text, never markup.
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("flowprobe.deploycheck", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
 
 
-def _html_block(block: str) -> str:
-    lines = [line for line in block.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    if lines[0].startswith("|"):
-        rows = [line.strip("|").split("|") for line in lines if not line.startswith("| ---")]
-        cells = [
-            "<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>"
-            for row in rows
-        ]
-        return "<table>" + "".join(cells) + "</table>"
-    if lines[0].startswith("#"):
-        level = len(lines[0]) - len(lines[0].lstrip("#"))
-        return f"<h{level}>{html.escape(lines[0].lstrip('# '))}</h{level}>"
-    items = "".join(f"<li>{html.escape(line.lstrip('-> '))}</li>" for line in lines)
-    return f"<ul>{items}</ul>"
+def html_report(result: CheckResult) -> str:
+    """One self-contained page: the verdict, reasons, load figures, gate table and plots."""
+    summary = result.load_summary
+    return (
+        _templates()
+        .get_template("report.html.j2")
+        .render(
+            result=result,
+            headline=headline(result),
+            load_figures=load_figures(summary) if summary else "",
+            load_rows=load_rows(summary) if summary else [],
+            percentiles=PERCENTILE_NAMES,
+            plot=_plot(result),
+        )
+    )
 
 
-def _plots(result: CheckResult) -> str:
+@dataclass(frozen=True, slots=True)
+class LoadPlot:
+    """The load over time as a base64 PNG, or why there is none (``matplotlib``, ``history``)."""
+
+    png: str = ""
+    missing: str = ""
+
+
+def _plot(result: CheckResult) -> LoadPlot | None:
     load = result.plan.load
     if load is None or result.load_summary is None:
-        return ""
+        return None
     history = Path(f"{load.prefix}_stats_history.csv")
     try:
         import matplotlib
@@ -163,10 +189,10 @@ def _plots(result: CheckResult) -> str:
         matplotlib.use("Agg")
         from matplotlib import pyplot
     except ImportError:
-        return "<p>Plots need matplotlib: <code>pip install 'flowprobe[plot]'</code>.</p>"
+        return LoadPlot(missing="matplotlib")
     series = _history(history)
     if not series:
-        return "<p>No load history was written, so there is nothing to plot.</p>"
+        return LoadPlot(missing="history")
     figure, (latency, throughput) = pyplot.subplots(2, 1, figsize=(8, 6), sharex=True)
     for name, column in series.items():
         target = throughput if column == "Requests/s" else latency
@@ -180,10 +206,7 @@ def _plots(result: CheckResult) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     pyplot.close(figure)
-    encoded = base64.b64encode(buffer.getvalue()).decode()
-    return (
-        f"<h3>Load over time</h3><img alt='load over time' src='data:image/png;base64,{encoded}'>"
-    )
+    return LoadPlot(png=base64.b64encode(buffer.getvalue()).decode())
 
 
 def _history(path: Path) -> dict[str, str]:

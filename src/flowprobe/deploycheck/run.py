@@ -2,8 +2,9 @@
 
 Three steps against one target: the contract suites run live (pytest in a subprocess, JUnit
 XML kept), then a short bounded load run (:mod:`flowprobe.load.launch`), then, when a baseline
-is given, the gate (:mod:`flowprobe.gate.compare`) compares the run with it. Each failed test, each
-reason that made the load run fail and each regressed metric becomes one line of the verdict.
+is given, the gate (:mod:`flowprobe.gate.compare`) compares the run with it. Failed tests that
+share a message, each reason that made the load run fail and each regressed metric become one
+:class:`Reason` each, kept as data until a report renders it (:mod:`.report`).
 A check that cannot run at all (no target, suites that do not start, a baseline made under
 other settings) is a :class:`~flowprobe.errors.FlowprobeError`, not a failed check.
 """
@@ -16,14 +17,14 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-from junitparser import Error, Failure, JUnitXml, Skipped
-
-from flowprobe.errors import FlowprobeError
+from flowprobe.deploycheck.suites import SuiteFailure, read_junit
+from flowprobe.errors import FlowprobeError, SummaryFileError
 from flowprobe.gate.baseline import read_summary
 from flowprobe.gate.compare import GateResult, compare
 from flowprobe.load.launch import LaunchPlan, launch
+from flowprobe.load.summary import LoadSummary
 from flowprobe.resources import locate
 
 Say = Callable[[str], None]
@@ -47,12 +48,30 @@ class CheckPlan:
         return self.out / "suites-junit.xml"
 
 
-@dataclass(frozen=True, slots=True)
-class SuiteFailure:
-    """One suite test that did not pass: its id, and the first lines of why."""
+Source = Literal["contract", "load", "gate"]
+_LABELS: dict[Source, str] = {"contract": "contract", "load": "load", "gate": "load regression"}
 
-    test: str
-    message: str
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reason:
+    """One reason the check fails: which step found it, what it says, the tests that showed it."""
+
+    source: Source
+    text: str
+    tests: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``contract``, ``load`` or ``load regression``: the words the verdict starts with."""
+        return _LABELS[self.source]
+
+    def describe(self) -> str:
+        """``contract: <why> (3 tests, first test_shape.case0)``: one line of the verdict."""
+        if not self.tests:
+            return f"{self.label}: {self.text}"
+        first = self.tests[0]
+        shown = first if len(self.tests) == 1 else f"{len(self.tests)} tests, first {first}"
+        return f"{self.label}: {self.text} ({shown})"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -62,9 +81,9 @@ class CheckResult:
     plan: CheckPlan
     tests: dict[str, int] = field(default_factory=dict)
     failed_tests: list[SuiteFailure] = field(default_factory=list)
-    load_summary: dict[str, Any] | None = None
+    load_summary: LoadSummary | None = None
     gate: GateResult | None = None
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -110,16 +129,15 @@ def _run_suites(plan: CheckPlan, env: Mapping[str, str], result: CheckResult, sa
     result.reasons += contract_reasons(result.failed_tests)
 
 
-def contract_reasons(failed: list[SuiteFailure]) -> list[str]:
-    """One reason per distinct failure message, naming its test, or how many tests share it."""
+def contract_reasons(failed: list[SuiteFailure]) -> list[Reason]:
+    """One reason per distinct failure message, with every test that failed with it."""
     by_message: dict[str, list[str]] = {}
     for outcome in failed:
         by_message.setdefault(outcome.message, []).append(outcome.test)
-    reasons = []
-    for message, tests in by_message.items():
-        shown = tests[0] if len(tests) == 1 else f"{len(tests)} tests, first {tests[0]}"
-        reasons.append(f"contract: {message} ({shown})")
-    return reasons
+    return [
+        Reason(source="contract", text=message, tests=tuple(tests))
+        for message, tests in by_message.items()
+    ]
 
 
 def _stderr() -> int | None:
@@ -127,31 +145,6 @@ def _stderr() -> int | None:
         return sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # a captured stderr has no descriptor
         return None
-
-
-def read_junit(path: Path) -> tuple[dict[str, int], list[SuiteFailure]]:
-    """Counts by outcome, and the tests that failed or erred, from pytest's JUnit XML."""
-    counts = {"total": 0, "passed": 0, "failed": 0, "skipped": 0}
-    failed: list[SuiteFailure] = []
-    for suite in JUnitXml.fromfile(str(path)):
-        for case in suite:
-            counts["total"] += 1
-            problems = [r for r in case.result if isinstance(r, Failure | Error)]
-            if problems:
-                counts["failed"] += 1
-                name = f"{case.classname}.{case.name}".removeprefix("suites.")
-                failed.append(SuiteFailure(name, _first_lines(problems[0].message or "")))
-            elif any(isinstance(r, Skipped) for r in case.result):
-                counts["skipped"] += 1
-            else:
-                counts["passed"] += 1
-    return counts, failed
-
-
-def _first_lines(message: str, lines: int = 3, limit: int = 400) -> str:
-    message = message.strip().removeprefix("flowprobe.errors.")
-    shown = " | ".join(" ".join(line.split()) for line in message.splitlines()[:lines])
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _run_load(
@@ -162,11 +155,23 @@ def _run_load(
     launch(load, env, say, progress)
     say("")
     if not load.summary.exists():
-        result.reasons.append(f"load: the run wrote no summary ({load.summary})")
+        result.reasons.append(
+            Reason(source="load", text=f"the run wrote no summary ({load.summary})")
+        )
         return
-    summary = json.loads(load.summary.read_text(encoding="utf-8"))
+    summary = _read_load_summary(load.summary)
     result.load_summary = summary
-    result.reasons += [f"load: {reason}" for reason in summary.get("reasons", [])]
+    result.reasons += [Reason(source="load", text=reason) for reason in summary.reasons]
+
+
+def _read_load_summary(path: Path) -> LoadSummary:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SummaryFileError(
+            f"the load run's summary {path} is not readable JSON: {exc}"
+        ) from None
+    return LoadSummary.from_json(document, source=f"the load run's summary {path}")
 
 
 def _run_gate(baseline: Path | None, result: CheckResult) -> None:
@@ -174,10 +179,10 @@ def _run_gate(baseline: Path | None, result: CheckResult) -> None:
     if baseline is None:
         result.notes.append("no --baseline: the load run was judged on its own validity only")
         return
-    if summary is None or not summary.get("valid", False):
+    if summary is None or not summary.valid:
         result.notes.append("the gate was skipped: the load run is not valid")
         return
     gate = compare(read_summary(baseline, "--baseline"), summary)
     result.gate = gate
-    result.reasons += [f"load regression: {reason}" for reason in gate.reasons()]
+    result.reasons += [Reason(source="gate", text=reason) for reason in gate.reasons()]
     result.notes += list(gate.notes)

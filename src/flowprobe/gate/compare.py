@@ -17,11 +17,8 @@ under different settings or the new run is invalid. How sure a verdict is comes 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from flowprobe.errors import RunsNotComparable
-from flowprobe.gate.baseline import differing_settings, samples_of, unrecorded_settings, unwrap
+from flowprobe.gate.baseline import differing_settings, samples_of, unrecorded_settings
 from flowprobe.gate.noise import (
     proportion_bounds,
     quantile_lower,
@@ -32,22 +29,22 @@ from flowprobe.gate.noise import (
 )
 from flowprobe.gate.result import Comparison, GateResult
 from flowprobe.gate.thresholds import DEFAULTS, LOWER_IS_WORSE, Threshold, Thresholds
+from flowprobe.load.summary import LoadSummary
 
 __all__ = ["Comparison", "GateResult", "Threshold", "Thresholds", "compare"]
 
 DEFAULT_CONFIDENCE = 0.95
-Summary = Mapping[str, Any]
 
 
 def compare(
-    baseline: Summary,
-    run: Summary,
+    baseline: LoadSummary,
+    run: LoadSummary,
     thresholds: Thresholds | None = None,
     *,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> GateResult:
-    """Every gated metric of ``run`` against ``baseline`` (summaries or baseline files)."""
-    baseline, run = unwrap(baseline), unwrap(run)
+    """Every gated metric of ``run`` against ``baseline`` (read by
+    :func:`~flowprobe.gate.baseline.read_summary`)."""
     _check_comparable(baseline, run)
     thresholds = thresholds or Thresholds()
     found = (_compare_one(name, baseline, run, thresholds, confidence) for name in DEFAULTS)
@@ -56,7 +53,7 @@ def compare(
     return GateResult(comparisons=comparisons, confidence=confidence, notes=notes)
 
 
-def _check_comparable(baseline: Summary, run: Summary) -> None:
+def _check_comparable(baseline: LoadSummary, run: LoadSummary) -> None:
     differences = differing_settings(baseline, run)
     if differences:
         raise RunsNotComparable(
@@ -64,13 +61,15 @@ def _check_comparable(baseline: Summary, run: Summary) -> None:
             "cannot be compared: " + "; ".join(differences),
             differences,
         )
-    if run.get("valid") is False:
+    if not run.valid:
         raise RunsNotComparable(
-            "the run is invalid, so its timings cannot be trusted: " + "; ".join(run["reasons"])
+            "the run is invalid, so its timings cannot be trusted: " + "; ".join(run.reasons)
         )
 
 
-def _notes(baseline: Summary, run: Summary, comparisons: tuple[Comparison, ...]) -> tuple[str, ...]:
+def _notes(
+    baseline: LoadSummary, run: LoadSummary, comparisons: tuple[Comparison, ...]
+) -> tuple[str, ...]:
     notes = []
     unrecorded = unrecorded_settings(baseline, run)
     if unrecorded:
@@ -87,7 +86,7 @@ def _notes(baseline: Summary, run: Summary, comparisons: tuple[Comparison, ...])
 
 
 def _compare_one(
-    name: str, baseline: Summary, run: Summary, thresholds: Thresholds, level: float
+    name: str, baseline: LoadSummary, run: LoadSummary, thresholds: Thresholds, level: float
 ) -> Comparison | None:
     threshold = thresholds.for_metric(name)
     if name == "error_rate":
@@ -105,14 +104,15 @@ def _verdict(new: float, limit: float, sureness: float, level: float, lower: boo
 
 
 def _percentile(
-    name: str, baseline: Summary, run: Summary, threshold: Threshold, level: float
+    name: str, baseline: LoadSummary, run: LoadSummary, threshold: Threshold, level: float
 ) -> Comparison | None:
     metric, percentile = name.split(".")
-    before = baseline["metrics_ms"].get(metric)
-    after = run["metrics_ms"].get(metric)
+    before = baseline.metrics_ms.get(metric)
+    after = run.metrics_ms.get(metric)
     if before is None:
         return None  # not measured in this scenario (no tokens in a non-streaming run)
-    old, limit = float(before[percentile]), threshold.limit(float(before[percentile]))
+    old = float(before.percentile(percentile))
+    limit = threshold.limit(old)
     if after is None:
         return Comparison.missing(name, "ms", old, threshold, limit)
     p = int(percentile[1:]) / 100
@@ -124,7 +124,7 @@ def _percentile(
         return quantile_lower(new_samples, p, s) > bound
 
     sureness = regression_confidence(regressed_at)
-    new = float(after[percentile])
+    new = float(after.percentile(percentile))
     verdict = _verdict(new, limit, sureness, level, lower=False)
     exact = old_exact and new_exact
     fewest = min(old_samples.count, new_samples.count)
@@ -155,31 +155,32 @@ def _why_unproven(percentile: str, fewest: int, exact: bool, level: float) -> st
     return ""
 
 
-def _events(name: str, summary: Summary) -> tuple[float, float, bool]:
+def _events(name: str, summary: LoadSummary) -> tuple[float, float, bool]:
     """A rate's event count, its dispersion and whether both were recorded exactly."""
     if name == "requests_per_s":
-        return float(summary["requests"]), 1.0, True
-    tokens = summary.get("tokens")
-    per_call = summary["metrics_ms"].get("output_tokens") or {}
-    histogram = per_call.get("histogram") or {}
+        return float(summary.requests), 1.0, True
+    tokens = summary.tokens
+    per_call = summary.metrics_ms.get("output_tokens")
+    histogram = (per_call.histogram if per_call else None) or {}
     if tokens is not None and histogram:
         squares = sum(float(k) ** 2 * v for k, v in histogram.items())
         total = sum(float(k) * v for k, v in histogram.items())
         return float(tokens), (squares / total if total else 1.0), True
     # An older summary: E[X^2]/E[X] <= max(X), so the largest answer bounds the dispersion.
-    counted = float(summary.get("tokens_per_s", 0.0)) * float(summary["duration_s"])
-    return counted, max(float(per_call.get("max") or 1.0), 1.0), False
+    counted = float(summary.tokens_per_s) * float(summary.duration_s)
+    largest = float((per_call.max if per_call else None) or 1.0)
+    return counted, max(largest, 1.0), False
 
 
 def _rate(
-    name: str, baseline: Summary, run: Summary, threshold: Threshold, level: float
+    name: str, baseline: LoadSummary, run: LoadSummary, threshold: Threshold, level: float
 ) -> Comparison | None:
     old_events, old_spread, old_exact = _events(name, baseline)
     new_events, new_spread, new_exact = _events(name, run)
     if old_events <= 0:
         return None  # nothing to drop from (no tokens in a non-streaming run)
-    old_seconds, new_seconds = float(baseline["duration_s"]), float(run["duration_s"])
-    old, new = float(baseline[name]), float(run[name])
+    old_seconds, new_seconds = float(baseline.duration_s), float(run.duration_s)
+    old, new = float(baseline.rate(name)), float(run.rate(name))
     limit = threshold.limit(old, lower_is_worse=True)
 
     def regressed_at(s: float) -> bool:
@@ -202,9 +203,11 @@ def _rate(
     )
 
 
-def _error_rate(baseline: Summary, run: Summary, threshold: Threshold, level: float) -> Comparison:
-    old_failures, old_calls = int(baseline["failures"]), int(baseline["requests"])
-    new_failures, new_calls = int(run["failures"]), int(run["requests"])
+def _error_rate(
+    baseline: LoadSummary, run: LoadSummary, threshold: Threshold, level: float
+) -> Comparison:
+    old_failures, old_calls = baseline.failures, baseline.requests
+    new_failures, new_calls = run.failures, run.requests
     old = old_failures / old_calls if old_calls else 0.0
     new = new_failures / new_calls if new_calls else 0.0
     limit = threshold.limit(old)

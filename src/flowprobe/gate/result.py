@@ -98,6 +98,10 @@ class Comparison:
         )
         return f"{sign}{self.threshold.relative * 100:g} % and {sign}{absolute}"
 
+    def confidence_text(self) -> str:
+        """How sure the regression is, as a percentage that never rounds up to a certainty."""
+        return _sure(self.confidence)
+
     def change_text(self) -> str:
         change = self.change
         return "n/a" if change is None else f"{change * 100:+.0f} %"
@@ -178,7 +182,7 @@ class GateResult:
         for c in self.comparisons:
             lines.append(
                 f"| {c.label()} | {c.show(c.baseline)} | {c.show(c.new)} | {c.change_text()} | "
-                f"{c.threshold_text()} | {c.verdict} | {_sure(c.confidence)} |"
+                f"{c.threshold_text()} | {c.verdict} | {c.confidence_text()} |"
             )
         lines += ["", *(f"- {note}" for note in self.notes)] if self.notes else []
         return "\n".join(lines) + "\n"

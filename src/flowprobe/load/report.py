@@ -23,13 +23,21 @@ from locust.stats import StatsError
 
 from flowprobe.load import metrics
 from flowprobe.load.failures import kind_of
+from flowprobe.load.summary import (
+    SUMMARY_FORMAT,
+    Arrivals,
+    GeneratorCpu,
+    LoadSummary,
+    Metric,
+    RunShape,
+    Settings,
+    Slo,
+)
 from flowprobe.load.worker_state import WorkerState, worker_state
 from flowprobe.redaction import scrub_value
 
 logger = logging.getLogger("flowprobe.load")
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
-# 2: entries carry their histogram, the run its token total and its shape.
-SUMMARY_FORMAT = 2
 CPU_SAMPLE_INTERVAL = 1.0
 
 
@@ -92,12 +100,13 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         return
     context = worker_state(environment)
     summary = build_summary(environment.runner.stats, context, shape=run_shape(environment))
-    environment.process_exit_code = 0 if summary["passed"] else 1
-    for reason in summary["reasons"]:
+    environment.process_exit_code = 0 if summary.passed else 1
+    for reason in summary.reasons:
         logger.error("flowprobe: %s", reason)
     path = _summary_path(environment, context)
     if path is not None:
-        path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        text = json.dumps(summary.to_json(), indent=2, default=str) + "\n"
+        path.write_text(text, encoding="utf-8")
         logger.info("flowprobe: summary written to %s", path)
 
 
@@ -108,35 +117,35 @@ def _summary_path(environment: Any, context: WorkerState) -> Path | None:
     return Path(f"{prefix}_summary.json") if prefix else None
 
 
-def run_shape(environment: Any) -> dict[str, Any]:
+def run_shape(environment: Any) -> RunShape:
     """How the load was generated (user classes, users, spawn rate, run time), for comparisons."""
     options = environment.parsed_options
     shape = environment.shape_class
-    return {
-        "user_classes": sorted(c.__name__ for c in environment.user_classes),
-        "users": getattr(options, "num_users", None),
-        "spawn_rate": getattr(options, "spawn_rate", None),
-        "run_time_s": getattr(options, "run_time", None),
-        "shape": type(shape).__name__ if shape is not None else None,
-    }
+    return RunShape(
+        user_classes=tuple(sorted(c.__name__ for c in environment.user_classes)),
+        users=getattr(options, "num_users", None),
+        spawn_rate=getattr(options, "spawn_rate", None),
+        run_time_s=getattr(options, "run_time", None),
+        shape=type(shape).__name__ if shape is not None else None,
+    )
 
 
-def _percentiles(entry: Any) -> dict[str, Any]:
+def _metric(entry: Any) -> Metric:
     shown = {f"p{round(p * 100)}": entry.get_response_time_percentile(p) for p in PERCENTILES}
-    return {
-        "count": entry.num_requests,
-        "failures": entry.num_failures,
+    return Metric(
+        count=entry.num_requests,
+        failures=entry.num_failures,
         **shown,
-        "mean": round(entry.avg_response_time, 3),
-        "min": entry.min_response_time,
-        "max": entry.max_response_time,
-        "histogram": {str(ms): count for ms, count in sorted(entry.response_times.items())},
-    }
+        mean=round(entry.avg_response_time, 3),
+        min=entry.min_response_time,
+        max=entry.max_response_time,
+        histogram=dict(sorted(entry.response_times.items())),
+    )
 
 
 def build_summary(
-    stats: Any, context: WorkerState, *, shape: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    stats: Any, context: WorkerState, *, shape: RunShape | None = None
+) -> LoadSummary:
     """Percentiles of every metric, rates, errors by kind, validity and the settings.
 
     ``shape`` is how the load was generated (see :func:`run_shape`); it joins the settings.
@@ -151,31 +160,46 @@ def build_summary(
     failures = sum(e.num_failures for e in calls)
     tokens = entries.get((metrics.METRIC, metrics.OUTPUT_TOKENS))
     within_slo = entries.get((metrics.METRIC, metrics.WITHIN_SLO))
-    summary: dict[str, Any] = {
-        "format": SUMMARY_FORMAT,
-        "duration_s": round(duration, 3),
-        "requests": requests,
-        "failures": failures,
-        "error_rate": failures / requests if requests else 0.0,
-        "requests_per_s": requests / duration,
-        "tokens": tokens.total_content_length if tokens else 0,
-        "tokens_per_s": (tokens.total_content_length / duration) if tokens else 0.0,
-        "goodput_per_s": (within_slo.num_requests / duration) if within_slo else 0.0,
-        "calls": {f"{m} {n}": _percentiles(e) for (m, n), e in entries.items() if e in calls},
-        "metrics_ms": {n: _percentiles(e) for (m, n), e in entries.items() if m == metrics.METRIC},
-        "errors_by_kind": _errors_by_kind(stats.errors.values()),
-        "arrivals": _arrivals(entries),
-        "generator_cpu_percent": {
-            "max": max(context.cpu_samples, default=None),
-            "samples": len(context.cpu_samples),
-        },
-        # Secret-looking tweak values (an api_key inside tweaks) never reach the file.
-        "settings": scrub_value({**context.setup.redacted(), "run": shape or {}}),
-    }
-    summary["slo"] = _slo(summary, config.slo_ttft_p95_ms, config.slo_e2e_p95_ms)
-    reasons = _invalid_reasons(summary, context)
-    summary["valid"] = not reasons
-    error_rate = summary["error_rate"]
+    measured = {n: _metric(e) for (m, n), e in entries.items() if m == metrics.METRIC}
+    cpu = GeneratorCpu(max=max(context.cpu_samples, default=None), samples=len(context.cpu_samples))
+    arrivals = _arrivals(entries)
+    invalid = _invalid_reasons(cpu, arrivals, context)
+    error_rate = failures / requests if requests else 0.0
+    reasons = invalid + _failed_reasons(requests, error_rate, context)
+    return LoadSummary(
+        format=SUMMARY_FORMAT,
+        duration_s=round(duration, 3),
+        requests=requests,
+        failures=failures,
+        error_rate=error_rate,
+        requests_per_s=requests / duration,
+        tokens=tokens.total_content_length if tokens else 0,
+        tokens_per_s=(tokens.total_content_length / duration) if tokens else 0.0,
+        goodput_per_s=(within_slo.num_requests / duration) if within_slo else 0.0,
+        calls={f"{m} {n}": _metric(e) for (m, n), e in entries.items() if e in calls},
+        metrics_ms=measured,
+        errors_by_kind=_errors_by_kind(stats.errors.values()),
+        arrivals=arrivals,
+        generator_cpu_percent=cpu,
+        settings=_settings(context, shape),
+        slo=_slo(measured, config.slo_ttft_p95_ms, config.slo_e2e_p95_ms),
+        valid=not invalid,
+        passed=not reasons,
+        reasons=tuple(reasons),
+    )
+
+
+def _settings(context: WorkerState, shape: RunShape | None) -> Settings:
+    # Secret-looking tweak values (an api_key inside tweaks) never reach the file.
+    shown = scrub_value(context.setup.redacted())
+    return Settings(
+        target=shown["target"], flowprobe=shown["flowprobe"], load=shown["load"], run=shape
+    )
+
+
+def _failed_reasons(requests: int, error_rate: float, context: WorkerState) -> list[str]:
+    config = context.setup.config
+    reasons = []
     if requests == 0:
         timeout = context.setup.settings.get("timeout")
         reasons.append(
@@ -187,8 +211,7 @@ def build_summary(
             f"error rate {error_rate:.2%} is above FLOWPROBE_LOAD_MAX_ERROR_RATE "
             f"{config.max_error_rate:.2%}"
         )
-    summary["passed"], summary["reasons"] = not reasons, reasons
-    return summary
+    return reasons
 
 
 def _errors_by_kind(errors: Any) -> dict[str, int]:
@@ -199,42 +222,39 @@ def _errors_by_kind(errors: Any) -> dict[str, int]:
     return counts
 
 
-def _arrivals(entries: dict[tuple[str, str], Any]) -> dict[str, Any]:
+def _arrivals(entries: dict[tuple[str, str], Any]) -> Arrivals:
     started = entries.get((metrics.ARRIVAL, metrics.ARRIVAL_LATENESS))
     missed = entries.get((metrics.ARRIVAL, metrics.MISSED_ARRIVAL))
     started_count = started.num_requests if started else 0
     missed_count = missed.num_requests if missed else 0
     offered = started_count + missed_count
-    return {
-        "open_loop": offered > 0,
-        "started": started_count,
-        "missed": missed_count,
-        "missed_ratio": missed_count / offered if offered else 0.0,
-        "lateness_ms": _percentiles(started) if started else None,
-    }
+    return Arrivals(
+        open_loop=offered > 0,
+        started=started_count,
+        missed=missed_count,
+        missed_ratio=missed_count / offered if offered else 0.0,
+        lateness_ms=_metric(started) if started else None,
+    )
 
 
-def _slo(summary: dict[str, Any], ttft_ms: float, e2e_ms: float) -> dict[str, Any]:
-    found = summary["metrics_ms"]
-    ttft = found.get(metrics.TIME_TO_FIRST_TOKEN, {}).get("p95")
-    e2e = found.get(metrics.END_TO_END, {}).get("p95")
-    return {
-        "ttft_p95_ms": ttft_ms,
-        "e2e_p95_ms": e2e_ms,
-        "met": (ttft is None or ttft <= ttft_ms) and (e2e is not None and e2e <= e2e_ms),
-    }
+def _slo(measured: dict[str, Metric], ttft_ms: float, e2e_ms: float) -> Slo:
+    ttft, e2e = measured.get(metrics.TIME_TO_FIRST_TOKEN), measured.get(metrics.END_TO_END)
+    return Slo(
+        ttft_p95_ms=ttft_ms,
+        e2e_p95_ms=e2e_ms,
+        met=(ttft is None or ttft.p95 <= ttft_ms) and (e2e is not None and e2e.p95 <= e2e_ms),
+    )
 
 
-def _invalid_reasons(summary: dict[str, Any], context: WorkerState) -> list[str]:
+def _invalid_reasons(cpu: GeneratorCpu, arrivals: Arrivals, context: WorkerState) -> list[str]:
     config = context.setup.config
     reasons = []
-    cpu = summary["generator_cpu_percent"]["max"]
-    if cpu is not None and cpu > config.max_cpu_percent:
+    if cpu.max is not None and cpu.max > config.max_cpu_percent:
         reasons.append(
-            f"run invalid: load generator CPU reached {cpu:.0f}% (limit "
+            f"run invalid: load generator CPU reached {cpu.max:.0f}% (limit "
             f"FLOWPROBE_LOAD_MAX_CPU_PERCENT={config.max_cpu_percent:.0f}%); its timings are skewed"
         )
-    missed = summary["arrivals"]["missed_ratio"]
+    missed = arrivals.missed_ratio
     if missed > config.max_missed_ratio:
         reasons.append(
             f"run invalid: {missed:.2%} of arrivals were missed (limit "
