@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import flowprobe
 from flowprobe.cli import cli
 
 
@@ -27,7 +28,7 @@ def test_help_lists_every_command() -> None:
 def test_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0
-    assert "0.1.0" in result.output
+    assert result.output == f"flowprobe, version {flowprobe.__version__}\n"
 
 
 def test_an_unknown_command_is_a_usage_error_with_a_hint() -> None:
