@@ -9,6 +9,7 @@ from click.testing import CliRunner, Result
 
 import flowprobe
 from flowprobe.cli import cli
+from flowprobe.local import langflow
 
 
 def invoke(*args: str) -> Result:
@@ -65,3 +66,21 @@ def test_down_in_an_empty_folder_says_it_was_not_running(
     assert result.exit_code == 0
     assert result.stdout.strip() == "the local target was not running"
     assert not (tmp_path / ".flowprobe").exists()
+
+
+def test_a_user_error_in_a_nested_command_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "stream_summary.json"
+    result = invoke("baseline", "save", "--run", str(missing), "--out", str(tmp_path / "b.json"))
+    assert result.exit_code == 2
+    assert result.stderr == f"flowprobe: error: --run file {missing} does not exist\n"
+    assert result.stdout == ""
+
+
+def test_ctrl_c_ends_a_command_with_130_and_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(langflow, "stop", interrupted)
+    result = invoke("down")
+    assert result.exit_code == 130
+    assert result.stderr == "flowprobe: interrupted\n"
