@@ -46,7 +46,6 @@ def test_a_bad_option_value_is_a_usage_error() -> None:
 
 @pytest.mark.parametrize("host", ["10.0.0.1", "0.0.0.0", "example.com"])
 def test_stub_llm_refuses_a_non_loopback_host(host: str) -> None:
-    pytest.importorskip("flowprobe.local.stub_llm")
     result = invoke("stub-llm", "--host", host, "--port", "0")
     assert result.exit_code == 2
     assert isinstance(result.exception, SystemExit)

@@ -71,11 +71,21 @@ def stub_llm(
     host: str, port: int, first_token_delay_ms: float, inter_token_delay_ms: float, tokens: int
 ) -> None:
     """Serve the OpenAI-compatible stub LLM in the foreground, until Ctrl-C or SIGTERM."""
-    from flowprobe.local.stub_llm import StubSettings, run_stub_cli
+    from flowprobe.local.stub import StubLLM, StubSettings
 
     settings = StubSettings(
         first_token_delay=first_token_delay_ms / 1000,
         inter_token_delay=inter_token_delay_ms / 1000,
         tokens=tokens,
     )
-    run_stub_cli(host=host, port=port, settings=settings)
+    stub = StubLLM(host=host, port=port, settings=settings)
+    click.echo(
+        f"flowprobe stub-llm listening on {stub.base_url} "
+        f"(first token delay {_milliseconds(first_token_delay_ms)}ms, "
+        f"inter-token delay {_milliseconds(inter_token_delay_ms)}ms, {tokens} tokens)"
+    )
+    stub.serve_forever()
+
+
+def _milliseconds(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
