@@ -83,3 +83,11 @@ def test_ctrl_c_ends_a_command_with_130_and_no_traceback(monkeypatch: pytest.Mon
     result = invoke("down")
     assert result.exit_code == 130
     assert result.stderr == "flowprobe: interrupted\n"
+
+
+def test_stub_llm_refuses_an_infinite_delay_in_one_line() -> None:
+    result = invoke("stub-llm", "--port", "0", "--first-token-delay-ms", "inf")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "flowprobe: error: first_token_delay must be a finite number of seconds >= 0, got inf\n"
+    )
