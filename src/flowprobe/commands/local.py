@@ -9,7 +9,8 @@ import click
 from flowprobe.commands.common import local_config, say, with_ports
 from flowprobe.local import langflow as local
 
-STUB_PORT = 7861  # the local target's stub port, so a stub started alone is where `up` puts it
+# One default port for the stub, wherever it is started: the one `flowprobe up` gives it.
+STUB_PORT = local.LocalConfig().stub_port
 
 
 @click.command()
