@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import flowprobe
 from flowprobe.cli import cli
+from flowprobe.local import langflow
 
 
 def invoke(*args: str) -> Result:
@@ -27,7 +29,7 @@ def test_help_lists_every_command() -> None:
 def test_version() -> None:
     result = invoke("--version")
     assert result.exit_code == 0
-    assert "0.1.0" in result.output
+    assert result.output == f"flowprobe, version {flowprobe.__version__}\n"
 
 
 def test_an_unknown_command_is_a_usage_error_with_a_hint() -> None:
@@ -44,7 +46,6 @@ def test_a_bad_option_value_is_a_usage_error() -> None:
 
 @pytest.mark.parametrize("host", ["10.0.0.1", "0.0.0.0", "example.com"])
 def test_stub_llm_refuses_a_non_loopback_host(host: str) -> None:
-    pytest.importorskip("flowprobe.local.stub_llm")
     result = invoke("stub-llm", "--host", host, "--port", "0")
     assert result.exit_code == 2
     assert isinstance(result.exception, SystemExit)
@@ -64,3 +65,29 @@ def test_down_in_an_empty_folder_says_it_was_not_running(
     assert result.exit_code == 0
     assert result.stdout.strip() == "the local target was not running"
     assert not (tmp_path / ".flowprobe").exists()
+
+
+def test_a_user_error_in_a_nested_command_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "stream_summary.json"
+    result = invoke("baseline", "save", "--run", str(missing), "--out", str(tmp_path / "b.json"))
+    assert result.exit_code == 2
+    assert result.stderr == f"flowprobe: error: --run file {missing} does not exist\n"
+    assert result.stdout == ""
+
+
+def test_ctrl_c_ends_a_command_with_130_and_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(langflow, "stop", interrupted)
+    result = invoke("down")
+    assert result.exit_code == 130
+    assert result.stderr == "flowprobe: interrupted\n"
+
+
+def test_stub_llm_refuses_an_infinite_delay_in_one_line() -> None:
+    result = invoke("stub-llm", "--port", "0", "--first-token-delay-ms", "inf")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "flowprobe: error: first_token_delay must be a finite number of seconds >= 0, got inf\n"
+    )

@@ -69,7 +69,7 @@ def test_stop_ends_the_stub_it_started(tmp_path: Path) -> None:
     config = _config(tmp_path)
     config.state_dir.mkdir()
     stub = subprocess.Popen(
-        [sys.executable, "-m", "flowprobe.local.stub_llm", "--port", "0"],
+        [sys.executable, "-m", "flowprobe.local.stub", "--port", "0"],
         start_new_session=True,
         stdout=subprocess.PIPE,
         text=True,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import socket
+import types
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,20 @@ DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 def test_all_is_sorted() -> None:
     assert flowprobe.__all__ == sorted(flowprobe.__all__)
     assert len(set(flowprobe.__all__)) == len(flowprobe.__all__)
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {
+        name
+        for name, value in vars(flowprobe).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    public.discard("annotations")  # the __future__ import, not an API
+    assert sorted(public) == flowprobe.__all__
+
+
+def test_the_version_is_the_installed_distribution_s() -> None:
+    assert flowprobe.__version__ == importlib.metadata.version("flowprobe")
 
 
 @pytest.mark.parametrize("name", flowprobe.__all__)

@@ -18,9 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from flowprobe.cli import cli
 from flowprobe.errors import FlowprobeError, SettingsError
-from flowprobe.local.stub_llm import (
+from flowprobe.local.stub import (
     FIRST_TOKEN_DELAY_HEADER,
     INTER_TOKEN_DELAY_HEADER,
     MODEL_IDS,
@@ -28,7 +30,7 @@ from flowprobe.local.stub_llm import (
     StubLLM,
     StubSettings,
     answer_tokens,
-    run_stub_cli,
+    protocol,
 )
 
 MESSAGES = [
@@ -94,6 +96,49 @@ def seconds_to_first_content(
             if line.startswith("data: {") and contents([json.loads(line[6:])]):
                 arrivals.append(time.monotonic() - started)
     return arrivals[0], arrivals
+
+
+# --- the wire format, without a server -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "path"),
+    [
+        ("/v1/chat/completions", "/chat/completions"),
+        ("/chat/completions/?stream=1", "/chat/completions"),
+        ("/v1", "/"),
+        ("/v1models", "/v1models"),
+        ("/v1/models/gpt-4o", "/models/gpt-4o"),
+    ],
+)
+def test_api_path_drops_the_query_slash_and_v1_prefix(target: str, path: str) -> None:
+    assert protocol.api_path(target) == path
+
+
+def test_a_reply_is_the_predicted_tokens_in_both_shapes() -> None:
+    chat = protocol.parse_chat_request({**chat_body(), "stream": True})
+    reply = protocol.Reply.build(chat, tokens=3)
+    predicted = answer_tokens(
+        model="gpt-4o-mini", temperature=0.2, messages=chat.messages, tokens=3
+    )
+
+    assert reply.completion()["choices"][0]["message"]["content"] == "".join(predicted)
+    assert reply.chunk({"content": "x"})["choices"][0]["delta"] == {"content": "x"}
+    assert "usage" not in reply.chunk({})  # only when the request asked for usage
+
+
+def test_settings_from_json_changes_only_the_fields_given() -> None:
+    current = StubSettings(first_token_delay=0.05, inter_token_delay=0.02, tokens=8)
+    changed = protocol.settings_from_json({"tokens": 3}, current)
+    assert changed == StubSettings(first_token_delay=0.05, inter_token_delay=0.02, tokens=3)
+    assert protocol.settings_json(changed)["tokens"] == 3
+
+
+@pytest.mark.parametrize("payload", [[1], {"tokens": 0}, {"first_token_delay_ms": "soon"}])
+def test_bad_settings_json_is_a_400(payload: object) -> None:
+    with pytest.raises(protocol.RequestError) as caught:
+        protocol.settings_from_json(payload, StubSettings())
+    assert caught.value.status == 400
 
 
 # --- the non-streaming answer ---------------------------------------------------------------
@@ -531,7 +576,7 @@ def test_taken_port_is_refused(stub: StubLLM) -> None:
     expected = f"port 127.0.0.1:{stub.port} is taken; choose another with --port"
 
     with pytest.raises(FlowprobeError) as caught:
-        run_stub_cli(host="127.0.0.1", port=stub.port, settings=StubSettings())
+        StubLLM(host="127.0.0.1", port=stub.port)
 
     assert str(caught.value) == expected
 
@@ -547,7 +592,7 @@ def _read_until_closed(connection: socket.socket) -> bytes:
 
 
 def _module_command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "flowprobe.local.stub_llm", *arguments]
+    return [sys.executable, "-m", "flowprobe.local.stub", *arguments]
 
 
 def _environment() -> dict[str, str]:
@@ -604,8 +649,30 @@ def test_python_m_refuses_a_public_host() -> None:
     )
 
     assert result.returncode == 2
-    assert "only listens on loopback" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr == (
+        "flowprobe: error: flowprobe stub-llm only listens on loopback "
+        "(127.0.0.1, ::1 or localhost), not '0.0.0.0': it has no authentication\n"
+    )
+
+
+def test_python_m_is_the_stub_llm_command() -> None:
+    # One command, so one set of options and one default port, however the stub is started.
+    result = subprocess.run(
+        _module_command("--help"),
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        timeout=30,
+        check=False,
+    )
+    command = CliRunner().invoke(cli, ["stub-llm", "--help"], prog_name="flowprobe")
+
+    assert result.returncode == 0
+    # Compared word by word: CliRunner wraps help at 80 columns, a real run at the terminal's.
+    assert result.stdout.split() == command.output.split()
+    assert "--port INTEGER RANGE 0 picks a free port (printed) [default: 7861;" in " ".join(
+        result.stdout.split()
+    )
 
 
 # --- the openai client ----------------------------------------------------------------------

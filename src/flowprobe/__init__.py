@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 from flowprobe.contracts.validation import Violation, check, violations
 from flowprobe.errors import ContractViolation, FlowprobeError, SettingsError, TargetError
 from flowprobe.settings import Settings, load_settings
@@ -16,7 +18,10 @@ from flowprobe.wire.client import (
 )
 from flowprobe.wire.stream import StreamEvent, StreamOutcome, StreamParser, StreamSummary, summarize
 
-__version__ = "0.1.0"
+try:
+    __version__ = importlib.metadata.version("flowprobe")
+except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "AsyncRunClient",

@@ -68,11 +68,6 @@ def _walk(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
             yield from _walk(child, (*path, ANY_ELEMENT))
 
 
-def shape_of(value: Any) -> Shape:
-    """Every path of ``value`` with the types seen there."""
-    return merge([value])
-
-
 def merge(values: Iterable[Any]) -> Shape:
     """The union of the shapes of ``values``: each path with every type seen at it."""
     seen: dict[Path, set[str]] = {}

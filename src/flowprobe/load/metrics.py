@@ -25,16 +25,6 @@ WITHIN_SLO = "within_slo"
 ARRIVAL_LATENESS = "lateness"
 MISSED_ARRIVAL = "missed"
 
-METRIC_NAMES = (
-    TIME_TO_FIRST_TOKEN,
-    INTER_TOKEN_LATENCY,
-    TIME_PER_OUTPUT_TOKEN,
-    END_TO_END,
-    OUTPUT_TOKENS,
-    TIME_TO_FIRST_BYTE,
-    WITHIN_SLO,
-)
-
 
 def fire(
     events: Any, name: str, value: float, *, length: int = 0, request_type: str = METRIC

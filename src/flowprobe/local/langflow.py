@@ -234,7 +234,7 @@ def _start_processes(config: LocalConfig, langflow: Path, progress: Progress) ->
     stub = [
         sys.executable,
         "-m",
-        "flowprobe.local.stub_llm",
+        "flowprobe.local.stub",
         "--port",
         str(config.stub_port),
         "--first-token-delay-ms",
@@ -295,7 +295,7 @@ def stop(config: LocalConfig, progress: Progress) -> int:
     stopped = 0
     for name in ("langflow", "stub"):
         pid = int(pids.get(name, 0))
-        expected = "langflow" if name == "langflow" else "flowprobe.local.stub_llm"
+        expected = "langflow" if name == "langflow" else "flowprobe.local.stub"
         if pid and _alive(pid) and expected in _command_line(pid):
             _terminate(pid)
             stopped += 1

@@ -1,0 +1,95 @@
+"""``flowprobe check``: the suites live, a short load run and the gate, in one verdict."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from flowprobe.commands.common import (
+    EXIT_FAILED,
+    load_env,
+    local_target_env,
+    progress,
+    run_time_option,
+    say,
+    scenario_option,
+    target_env_option,
+    users_option,
+    with_ports,
+)
+from flowprobe.load.launch import LaunchPlan
+
+
+@click.command("check")
+@with_ports
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="a baseline saved by `flowprobe baseline save`; without it, no regression check",
+)
+@scenario_option
+@users_option
+@run_time_option
+@click.option("--no-load", is_flag=True, help="run the contract suites only")
+@click.option("-m", "markers", default=None, help="pytest marker expression for the suites")
+@click.option("-k", "keywords", default=None, help="pytest -k expression for the suites")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".flowprobe/check"),
+    show_default=True,
+)
+@target_env_option("[default: FLOWPROBE_BASE_URL if set, else the local target, started if needed]")
+@click.pass_context
+def check(
+    ctx: click.Context,
+    /,
+    baseline: Path | None,
+    scenario: str,
+    users: int,
+    run_time: int,
+    no_load: bool,
+    markers: str | None,
+    keywords: str | None,
+    out: Path,
+    target_env: Path | None,
+    **options: Any,
+) -> None:
+    """Go or no-go for a deployment: contract suites live, a short load run, the gate.
+
+    Writes junit.xml, summary.md and report.html in --out (summary.md is also appended to
+    $GITHUB_STEP_SUMMARY when set). Exit 0 pass, 1 broken contract or regression, 2 setup error.
+    """
+    from flowprobe.deploycheck.report import verdict_text, write_reports
+    from flowprobe.deploycheck.run import CheckPlan, run_check
+
+    if target_env is not None:
+        env = load_env(target_env, {})
+    else:
+        env = local_target_env(not os.environ.get("FLOWPROBE_BASE_URL"), **options)
+    load_plan = LaunchPlan(scenario=scenario, users=users, run_time_s=run_time, out=out / "load")
+    plan = CheckPlan(
+        out=out,
+        markers=markers,
+        keywords=keywords,
+        load=None if no_load else load_plan,
+        baseline=baseline,
+    )
+    result = run_check(plan, env, say, progress)
+    paths = write_reports(result)
+    _append_step_summary(paths["markdown"])
+    click.echo(verdict_text(result))
+    click.echo("reports: " + ", ".join(str(p) for p in paths.values()))
+    if not result.passed:
+        ctx.exit(EXIT_FAILED)
+
+
+def _append_step_summary(markdown: Path) -> None:
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as file:
+            file.write(markdown.read_text(encoding="utf-8"))

@@ -1,0 +1,82 @@
+"""``flowprobe load``: a bounded headless locust run in a subprocess.
+
+locust is never imported here: importing it patches the standard library through gevent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from flowprobe.commands.common import (
+    EXIT_FAILED,
+    load_env,
+    progress,
+    run_time_option,
+    say,
+    scenario_option,
+    target_env_option,
+    users_option,
+)
+from flowprobe.load.launch import LaunchPlan, launch
+
+
+@click.command("load")
+@scenario_option
+@click.option("--open-loop", is_flag=True, help="start calls at --rate per second (-u is the pool)")
+@click.option(
+    "--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="arrivals/s"
+)
+@users_option
+@click.option("-r", "--spawn-rate", type=click.FloatRange(min=0, min_open=True), default=2.0)
+@run_time_option
+@click.option("--steps", default=None, help="step shape users:seconds,... instead of -u/-t")
+@click.option("--input", "input_value", default=None, help="the input_value sent [default: hello]")
+@click.option("--tweaks", default=None, help="tweaks as a JSON object")
+@click.option("--warmup", type=click.FloatRange(0), default=None, help="seconds left out")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".flowprobe/load"),
+    show_default=True,
+)
+@target_env_option()
+@click.pass_context
+def load(
+    ctx: click.Context,
+    scenario: str,
+    open_loop: bool,
+    rate: float | None,
+    users: int,
+    spawn_rate: float,
+    run_time: int,
+    steps: str | None,
+    input_value: str | None,
+    tweaks: str | None,
+    warmup: float | None,
+    out: Path,
+    target_env: Path | None,
+) -> None:
+    """Run a bounded headless locust load test; writes CSV, HTML and a JSON summary in --out."""
+    settings = {
+        "arrival_rate": None if rate is None else str(rate),
+        "steps": steps,
+        "input": input_value,
+        "tweaks": tweaks,
+        "warmup": None if warmup is None else str(warmup),
+    }
+    plan = LaunchPlan(
+        scenario=scenario,
+        open_loop=open_loop,
+        users=users,
+        spawn_rate=spawn_rate,
+        run_time_s=run_time,
+        steps=steps,
+        out=out,
+    )
+    code = launch(plan, load_env(target_env, settings), say, progress)
+    click.echo("", err=True)
+    click.echo(f"results: {plan.stats_csv}, {plan.html}, {plan.summary}")
+    if code:
+        ctx.exit(EXIT_FAILED)

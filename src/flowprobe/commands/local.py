@@ -1,0 +1,92 @@
+"""``flowprobe up``, ``down`` and ``stub-llm``: the local target and its stub LLM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from flowprobe.commands.common import local_config, say, with_ports
+from flowprobe.local import langflow as local
+
+# One default port for the stub, wherever it is started: the one `flowprobe up` gives it.
+STUB_PORT = local.LocalConfig().stub_port
+
+
+@click.command()
+@with_ports
+@click.option(
+    "--first-token-delay-ms",
+    type=click.FloatRange(0),
+    default=None,
+    help="the stub LLM's delay before its first token [default: 50]",
+)
+@click.option(
+    "--inter-token-delay-ms",
+    type=click.FloatRange(0),
+    default=None,
+    help="the stub LLM's delay between tokens [default: 20]",
+)
+@click.option(
+    "--tokens", type=click.IntRange(1), default=None, help="tokens in each stub answer [default: 8]"
+)
+def up(**options: Any) -> None:
+    """Start the local target: Langflow on loopback, the stub LLM, the reference flows."""
+    config = local_config(**options)
+    values = local.up(config, say)
+    env_file = local.target_env_file(config)
+    click.echo(
+        f"local Langflow ready at {values['FLOWPROBE_BASE_URL']}, "
+        f"flows {values['FLOWPROBE_FLOW']}, {values['FLOWPROBE_NO_MODEL_FLOW']} "
+        f"and {values['FLOWPROBE_FILE_FLOW']}"
+    )
+    click.echo(f"settings written to {env_file}; use them with:\n  source {env_file}")
+
+
+@click.command()
+@with_ports
+def down(**options: Any) -> None:
+    """Stop exactly the processes `flowprobe up` started."""
+    stopped = local.stop(local_config(**options), say)
+    click.echo(f"stopped {stopped} process(es)" if stopped else "the local target was not running")
+
+
+@click.command("stub-llm")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="loopback address to serve on: 127.0.0.1, ::1 or localhost",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=STUB_PORT,
+    show_default=True,
+    help="0 picks a free port (printed)",
+)
+@click.option("--first-token-delay-ms", type=click.FloatRange(0), default=0.0, show_default=True)
+@click.option("--inter-token-delay-ms", type=click.FloatRange(0), default=0.0, show_default=True)
+@click.option("--tokens", type=click.IntRange(1), default=8, show_default=True)
+def stub_llm(
+    host: str, port: int, first_token_delay_ms: float, inter_token_delay_ms: float, tokens: int
+) -> None:
+    """Serve the OpenAI-compatible stub LLM in the foreground, until Ctrl-C or SIGTERM."""
+    from flowprobe.local.stub import StubLLM, StubSettings
+
+    settings = StubSettings(
+        first_token_delay=first_token_delay_ms / 1000,
+        inter_token_delay=inter_token_delay_ms / 1000,
+        tokens=tokens,
+    )
+    stub = StubLLM(host=host, port=port, settings=settings)
+    click.echo(
+        f"flowprobe stub-llm listening on {stub.base_url} "
+        f"(first token delay {_milliseconds(first_token_delay_ms)}ms, "
+        f"inter-token delay {_milliseconds(inter_token_delay_ms)}ms, {tokens} tokens)"
+    )
+    stub.serve_forever()
+
+
+def _milliseconds(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
