@@ -11,9 +11,10 @@ from collections.abc import Callable
 import pytest
 
 from flowprobe import checks, contracts
+from flowprobe.checks import check_refused, check_uploaded
 from flowprobe.wire.client import RunClient, RunResult, run_body
 from flowprobe.wire.flowfacts import FlowFacts
-from flowprobe.wire.upload import check_refused, check_uploaded, file_tweaks, upload_file
+from flowprobe.wire.upload import file_tweaks, upload_file
 
 Report = Callable[[str, str], None]
 UNKNOWN_FLOW = "5f0c5e1e-f10b-4000-8000-0000000000ff"  # a well-formed UUID no flow has

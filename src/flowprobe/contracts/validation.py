@@ -77,10 +77,16 @@ class Violation:
     def __str__(self) -> str:
         return f"{self.path}: expected {self.expected}, received {self.received}"
 
-    def as_assertion(self) -> ContractViolation:
+    @property
+    def title(self) -> str:
+        """The promise broken: ``the answer breaks the run-response contract``."""
         what = "the request" if self.contract in REQUEST_CONTRACTS else "the answer"
+        return f"{what} breaks the {self.contract} contract"
+
+    def as_assertion(self) -> ContractViolation:
+        """The test failure a suite raises for this violation."""
         return ContractViolation(
-            f"{what} breaks the {self.contract} contract",
+            self.title,
             path=self.path,
             expected=self.expected,
             received=self.received,
