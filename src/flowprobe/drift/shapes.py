@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from flowprobe import contracts
+from flowprobe.wire.answer_paths import PANE_JAVASCRIPT_TEXT, RESULTS_TEXT, Steps
 
 Path = tuple[str, ...]
 Shape = dict[Path, frozenset[str]]
@@ -26,11 +27,15 @@ ANY_ELEMENT = "[]"
 ANY_KEY = "*"
 _BRANCHES = ("allOf", "anyOf", "oneOf")
 _CONDITIONS = ("if", "then", "else")
+
+
+def pattern_of(steps: Steps) -> Path:
+    """The shape path of an access path: each index becomes any element (``[]``)."""
+    return tuple(ANY_ELEMENT if isinstance(step, int) else step for step in steps)
+
+
 # Where the API pane's samples read the answer's text (DESIGN.md): JavaScript, and most clients.
-SAMPLE_PATHS: tuple[Path, ...] = (
-    ("outputs", "[]", "outputs", "[]", "outputs", "message", "message", "text"),
-    ("outputs", "[]", "outputs", "[]", "results", "message", "text"),
-)
+SAMPLE_PATHS: tuple[Path, ...] = (pattern_of(PANE_JAVASCRIPT_TEXT), pattern_of(RESULTS_TEXT))
 
 
 class _NotJson:
