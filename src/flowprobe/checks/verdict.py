@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from flowprobe import contracts
 from flowprobe.errors import ContractViolation
 from flowprobe.jsonpath import shorten
 
+# The failure kinds: stable words, since locust and the load summary count failures by them.
 TRUNCATED = "truncated"
 ERROR_EVENT = "error_event"
 MALFORMED = "malformed"
@@ -40,7 +41,10 @@ class Violation:
     received: str = ""
 
     def __str__(self) -> str:
-        return f"{self.title} at {self.path}: expected {self.expected}, received {self.received}"
+        """One line for a log: ``title at path: expected ..., received ...``."""
+        said = [f"expected {self.expected}"] if self.expected else []
+        said += [f"received {self.received}"] if self.received else []
+        return f"{self.title} at {self.path}" + (": " + ", ".join(said) if said else "")
 
     def as_assertion(self) -> ContractViolation:
         """The test failure a suite raises for this violation."""
@@ -86,9 +90,4 @@ def raise_first(violations: Iterable[Violation]) -> None:
     """Raise the first violation as a :class:`ContractViolation`; return when there is none."""
     __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     for found in violations:
-        _raise(found)
-
-
-def _raise(found: Violation) -> NoReturn:
-    __tracebackhide__ = True
-    raise found.as_assertion()
+        raise found.as_assertion()

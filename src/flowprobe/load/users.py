@@ -164,7 +164,9 @@ class RunUser(_LangflowUser):
         body = _json_or_none(response.content) if status == 200 else None
         # Only a 200 with a JSON body counts towards the sampling of contract validation.
         validate = body is not None and self._validating()
-        return answer_violations(status, body, _text(response), validate)
+        # The text is shown only for an answer that is no JSON body: skip decoding the rest.
+        text = "" if body is not None else _text(response)
+        return answer_violations(status, body, text, validate)
 
 
 class StreamingRunUser(_LangflowUser):
@@ -177,7 +179,8 @@ class StreamingRunUser(_LangflowUser):
         started = time.perf_counter()
         with self._post(stream=True) as response:
             first_byte_at = time.perf_counter()
-            # A refused stream's body is drained unread: the verdict shows only its status.
+            # A refused stream's body is drained unread: the verdict shows its status alone,
+            # or with no answer at all, the error that stopped the call.
             body = None if _status(response) else _text(response)
             refused = status_violations(_status(response), 200, STREAM_ANSWERS_200, body)
             if refused:
