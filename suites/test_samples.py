@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 
+from flowprobe.jsonpath import path_of, value_or_none
 from flowprobe.samples.render import KEY_ENV, SAMPLES, Sample, render, write_samples
 from flowprobe.target import Target
+from flowprobe.wire.answer_paths import OUTPUTS_MESSAGE, RESULTS_TEXT
 from flowprobe.wire.client import RunClient, run_body
 from flowprobe.wire.flowfacts import FlowFacts
 
@@ -28,6 +30,7 @@ SAMPLE_TIMEOUT = 120.0
 Report = Callable[[str, str], None]
 # The tools each language's sample needs, and how to tell that one is missing.
 _NEEDS = {"curl": ("curl", "jq"), "javascript": ("node",), "python": ()}
+_PANE_MESSAGE = path_of(OUTPUTS_MESSAGE, root="").removeprefix(".")
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.file_name for s in SAMPLES])
@@ -81,18 +84,8 @@ def _run_sample(sample: Sample, folder: Path, target: Target, message: str) -> A
 
 
 def _answer_text(body: Any) -> str:
-    try:
-        return str(body["outputs"][0]["outputs"][0]["results"]["message"]["text"]).strip()
-    except (KeyError, IndexError, TypeError):
-        return ""
-
-
-def _pane_message(body: Any) -> Any:
-    """``outputs[0].outputs[0].outputs.message.message``: where the JavaScript path starts."""
-    try:
-        return body["outputs"][0]["outputs"][0]["outputs"]["message"]["message"]
-    except (KeyError, IndexError, TypeError):
-        return None
+    text = value_or_none(body, RESULTS_TEXT)
+    return "" if text is None else str(text).strip()
 
 
 @pytest.mark.flowprobe_live(reason="each sample calls the target from its own process")
@@ -130,11 +123,11 @@ def _report_the_javascript_path(sample: Sample, said: str, body: Any, report: Re
     assert sample.reads in said, (
         f"the {sample.file_name} sample failed without naming {sample.reads}: {said[-300:]!r}"
     )
-    message = _pane_message(body)
+    message = value_or_none(body, OUTPUTS_MESSAGE)  # where the JavaScript path starts
     answer = _answer_text(body)
     failed = (
         f"the {sample.file_name} sample did not print the answer at {sample.reads}, and "
-        f"outputs[0].outputs[0].outputs.message.message does not hold it either "
+        f"{_PANE_MESSAGE} does not hold it either "
         f"({said.strip()[-200:]!r})"
     )
     assert isinstance(message, str), failed

@@ -11,9 +11,12 @@ from collections.abc import Callable
 import pytest
 
 from flowprobe import checks, contracts
+from flowprobe.checks import check_refused, check_uploaded
+from flowprobe.jsonpath import path_of
+from flowprobe.wire.answer_paths import FIRST_RESULT, MESSAGES_TEXT, RESULTS_TEXT, Steps
 from flowprobe.wire.client import RunClient, RunResult, run_body
 from flowprobe.wire.flowfacts import FlowFacts
-from flowprobe.wire.upload import check_refused, check_uploaded, file_tweaks, upload_file
+from flowprobe.wire.upload import file_tweaks, upload_file
 
 Report = Callable[[str, str], None]
 UNKNOWN_FLOW = "5f0c5e1e-f10b-4000-8000-0000000000ff"  # a well-formed UUID no flow has
@@ -32,6 +35,11 @@ def _run_reading(
     return client.run(run_body(input_value="flowprobe upload", tweaks=tweaks), flow=flow.flow_id)
 
 
+def _sample_name(steps: Steps) -> str:
+    """A client path's name in :func:`checks.answer_at_sample_paths`' answer."""
+    return path_of(steps[len(FIRST_RESULT) :], root="").lstrip(".")
+
+
 def _markdown_newlines(text: str) -> str:
     return text.replace("\n\n", "\n").replace("\n", "\n\n")
 
@@ -43,23 +51,23 @@ def _check_nonce_in_answer(answer: RunResult, nonce: str, report: Report) -> Non
     rewrite, and only that, is the finding ``messages-newlines-rewritten``.
     """
     found = checks.answer_at_sample_paths(checks.check_run_answer(answer))
-    text = found["results.message.text"]
-    in_messages = found["messages[0].message"]
+    text = found[_sample_name(RESULTS_TEXT)]
+    in_messages = found[_sample_name(MESSAGES_TEXT)]
     if in_messages != text and in_messages == _markdown_newlines(text):
         report("messages-newlines-rewritten", f"{text[:60]!r} became {in_messages[:70]!r}")
-        found["messages[0].message"] = text
+        found[_sample_name(MESSAGES_TEXT)] = text
     for name, value in found.items():
         if value != text:
             checks.fail(
                 "every client path holds the same answer",
-                path=f"$.outputs[0].outputs[0].{name}",
+                path=f"{path_of(FIRST_RESULT)}.{name}",
                 expected=text,
                 received=value,
             )
     if nonce not in text:
         checks.fail(
             "the uploaded file's text reaches the answer",
-            path="$.outputs[0].outputs[0].results.message.text",
+            path=path_of(RESULTS_TEXT),
             expected=f"text holding {nonce}",
             received=text,
         )

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from flowprobe import contracts
+from flowprobe.contracts.validation import ANY_ELEMENT, ANY_KEY, schema_nodes
 from flowprobe.jsonpath import value_at
 
 EXAMPLES = Path(__file__).parent / "contracts" / "examples"
@@ -69,6 +70,30 @@ def test_the_paths_clients_read_are_listed_from_the_contract() -> None:
     assert "$.outputs[0].outputs[0].messages[0].message" in paths
     assert "$.outputs[0].outputs[0].results.message.flow_id" not in paths
     assert contracts.read_by_clients("upload-response") == ["$.file_path"]
+
+
+def test_the_paths_clients_read_keep_their_order_and_leave_out_any_key() -> None:
+    # outputs.<any component>.message is marked under additionalProperties: no key reads it.
+    first = "$.outputs[0].outputs[0]"
+    assert contracts.read_by_clients("run-response") == [
+        "$.session_id",
+        "$.outputs",
+        "$.outputs[0].outputs",
+        *(f"{first}.results.message.{f}" for f in ("text", "sender", "sender_name", "session_id")),
+        f"{first}.outputs.message.message",
+        f"{first}.messages[0].message",
+    ]
+
+
+def test_the_contract_walker_goes_into_additional_properties_only_when_asked() -> None:
+    def marked(any_key: bool) -> set[tuple[str, ...]]:
+        nodes = schema_nodes("run-response.json", any_key=any_key)
+        return {path for path, node in nodes if node.get("x-read-by-clients")}
+
+    under_any_key = ("outputs", ANY_ELEMENT, "outputs", ANY_ELEMENT, "outputs", ANY_KEY, "message")
+    assert under_any_key in marked(True)
+    assert under_any_key not in marked(False)
+    assert marked(False) <= marked(True)
 
 
 def test_value_at_reads_a_json_path() -> None:

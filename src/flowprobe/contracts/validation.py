@@ -77,10 +77,16 @@ class Violation:
     def __str__(self) -> str:
         return f"{self.path}: expected {self.expected}, received {self.received}"
 
-    def as_assertion(self) -> ContractViolation:
+    @property
+    def title(self) -> str:
+        """The promise broken: ``the answer breaks the run-response contract``."""
         what = "the request" if self.contract in REQUEST_CONTRACTS else "the answer"
+        return f"{what} breaks the {self.contract} contract"
+
+    def as_assertion(self) -> ContractViolation:
+        """The test failure a suite raises for this violation."""
         return ContractViolation(
-            f"{what} breaks the {self.contract} contract",
+            self.title,
             path=self.path,
             expected=self.expected,
             received=self.received,
@@ -136,25 +142,54 @@ def check(name: str, instance: Any) -> None:
         raise violation.as_assertion()
 
 
-def read_by_clients(name: str) -> list[str]:
-    """JSON paths of every field contract ``name`` marks ``x-read-by-clients`` (arrays at [0])."""
-    found: list[str] = []
-    resolver = registry().resolver(f"{ID_PREFIX}{name}.json")
-    _collect_read_paths(schema(name), "$", resolver, found)
-    return list(dict.fromkeys(found))
+ANY_ELEMENT = "[]"
+"""The step :func:`schema_nodes` takes into an array's ``items``: any element."""
+ANY_KEY = "*"
+"""The step :func:`schema_nodes` takes into ``additionalProperties``: any other key."""
+_BRANCHES = ("allOf", "anyOf", "oneOf")
+_CONDITIONS = ("if", "then", "else")
+_MAX_DEPTH = 40  # no contract nests deeper; a $ref cycle stops here
 
 
-def _collect_read_paths(node: Any, path: str, resolver: Any, found: list[str]) -> None:
-    if not isinstance(node, dict) or path.count(".") > 12:  # no contract nests deeper
+def schema_nodes(
+    reference: str, *, any_key: bool = False
+) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every subschema of the contract at ``reference`` (``run-response.json``, or
+    ``stream-event.json#/$defs/token``) with the steps to the value it describes.
+
+    A step is a property name, :data:`ANY_ELEMENT` into ``items``, or (with ``any_key``)
+    :data:`ANY_KEY` into ``additionalProperties``. ``$ref`` is followed, and the
+    ``allOf``/``anyOf``/``oneOf``/``if``/``then``/``else`` branches describe the same value.
+    """
+    resolved = registry().resolver(ID_PREFIX).lookup(ID_PREFIX + reference)
+    yield from _nodes(resolved.contents, resolved.resolver, (), 0, any_key)
+
+
+def _nodes(
+    node: Any, resolver: Any, path: tuple[str, ...], depth: int, any_key: bool
+) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    if not isinstance(node, dict) or depth > _MAX_DEPTH:
         return
-    if "$ref" in node:
+    if isinstance(node.get("$ref"), str):
         resolved = resolver.lookup(node["$ref"])
-        _collect_read_paths(resolved.contents, path, resolved.resolver, found)
-    if node.get("x-read-by-clients"):
-        found.append(path)
-    for key, child in (node.get("properties") or {}).items():
-        _collect_read_paths(child, f"{path}.{key}", resolver, found)
-    _collect_read_paths(node.get("items"), f"{path}[0]", resolver, found)
-    alternatives = [*node.get("allOf", ()), *node.get("anyOf", ()), *node.get("oneOf", ())]
-    for child in [*alternatives, node.get("then"), node.get("else")]:
-        _collect_read_paths(child, path, resolver, found)
+        yield from _nodes(resolved.contents, resolved.resolver, path, depth + 1, any_key)
+    yield path, node
+    children = [(child, (*path, key)) for key, child in (node.get("properties") or {}).items()]
+    children.append((node.get("items"), (*path, ANY_ELEMENT)))
+    if any_key:
+        children.append((node.get("additionalProperties"), (*path, ANY_KEY)))
+    branches = [*(b for k in _BRANCHES for b in node.get(k) or ()), *map(node.get, _CONDITIONS)]
+    children += [(child, path) for child in branches]
+    for child, steps in children:
+        yield from _nodes(child, resolver, steps, depth + 1, any_key)
+
+
+def read_by_clients(name: str) -> list[str]:
+    """JSON paths of every field contract ``name`` marks ``x-read-by-clients`` (arrays at [0]).
+
+    Fields under ``additionalProperties`` are left out: they have no key to read them at.
+    """
+    schema(name)  # an unknown name fails with the known ones
+    marked = (path for path, node in schema_nodes(f"{name}.json") if node.get("x-read-by-clients"))
+    paths = [path_of(0 if step == ANY_ELEMENT else step for step in path) for path in marked]
+    return list(dict.fromkeys(paths))

@@ -6,9 +6,9 @@ tuple of steps: an object key, or ``[]`` for any element of an array (indexes ar
 The empty tuple is the answer itself.
 
 The paths clients read come from the contracts: a property marked ``"x-read-by-clients": true``
-in ``contracts/*.json``, found by walking ``properties``, ``items``, ``additionalProperties``
-(any key, ``*``), ``$ref`` and the ``allOf``/``anyOf``/``oneOf``/``if``/``then``/``else``
-branches. The objects on the way to a marked path are read too: a client cannot reach
+in ``contracts/*.json``, found by the contracts' one walker
+(:func:`flowprobe.contracts.validation.schema_nodes`), here also into ``additionalProperties``
+(any key, ``*``). The objects on the way to a marked path are read too: a client cannot reach
 ``results.message.text`` once ``results`` is a list.
 """
 
@@ -19,18 +19,20 @@ from functools import cache
 from typing import Any
 
 from flowprobe import contracts
+from flowprobe.contracts.validation import ANY_ELEMENT, ANY_KEY, schema_nodes
+from flowprobe.wire.answer_paths import PANE_JAVASCRIPT_TEXT, RESULTS_TEXT, Steps
 
 Path = tuple[str, ...]
 Shape = dict[Path, frozenset[str]]
-ANY_ELEMENT = "[]"
-ANY_KEY = "*"
-_BRANCHES = ("allOf", "anyOf", "oneOf")
-_CONDITIONS = ("if", "then", "else")
+
+
+def pattern_of(steps: Steps) -> Path:
+    """The shape path of an access path: each index becomes any element (``[]``)."""
+    return tuple(ANY_ELEMENT if isinstance(step, int) else step for step in steps)
+
+
 # Where the API pane's samples read the answer's text (DESIGN.md): JavaScript, and most clients.
-SAMPLE_PATHS: tuple[Path, ...] = (
-    ("outputs", "[]", "outputs", "[]", "outputs", "message", "message", "text"),
-    ("outputs", "[]", "outputs", "[]", "results", "message", "text"),
-)
+SAMPLE_PATHS: tuple[Path, ...] = (pattern_of(PANE_JAVASCRIPT_TEXT), pattern_of(RESULTS_TEXT))
 
 
 class _NotJson:
@@ -98,31 +100,12 @@ def render_types(types: frozenset[str]) -> str:
     return "|".join(sorted(types)) if types else "-"
 
 
-def _schema_walk(schema: Any, resolver: Any, path: Path, depth: int) -> Iterator[Path]:
-    if not isinstance(schema, dict) or depth > 40:
-        return
-    if schema.get("x-read-by-clients") is True:
-        yield path
-    if isinstance(schema.get("$ref"), str):
-        resolved = resolver.lookup(schema["$ref"])
-        yield from _schema_walk(resolved.contents, resolved.resolver, path, depth + 1)
-    for name, child in (schema.get("properties") or {}).items():
-        yield from _schema_walk(child, resolver, (*path, name), depth + 1)
-    nested = [(schema.get("items"), ANY_ELEMENT), (schema.get("additionalProperties"), ANY_KEY)]
-    for child, step in nested:
-        yield from _schema_walk(child, resolver, (*path, step), depth + 1)
-    branches = [*[b for k in _BRANCHES for b in schema.get(k) or []]]
-    for child in branches + [schema.get(k) for k in _CONDITIONS]:
-        yield from _schema_walk(child, resolver, path, depth + 1)
-
-
 @cache
 def client_read_paths(reference: str) -> frozenset[Path]:
     """Paths read by clients in the schema at ``reference``, e.g. ``run-response.json`` or
     ``stream-event.json#/$defs/token``, with every path on the way to them."""
-    resolver = contracts.registry().resolver(contracts.ID_PREFIX)
-    resolved = resolver.lookup(contracts.ID_PREFIX + reference)
-    marked = set(_schema_walk(resolved.contents, resolved.resolver, (), 0))
+    nodes = schema_nodes(reference, any_key=True)
+    marked = {path for path, node in nodes if node.get("x-read-by-clients") is True}
     return frozenset(path[:end] for path in marked for end in range(len(path) + 1))
 
 

@@ -1,17 +1,13 @@
 """Why a run call failed, as one exception type whose text is a stable kind.
 
 Locust groups failures by their text, so the text is the kind alone (``truncated``,
-``error_event``, ``http_500``, ...): the failures table and the summary count them by kind.
+``error_event``, ``http_500``, ...): the failures table and the summary count them by kind. The
+kinds are those of :class:`flowprobe.checks.Violation`, the verdict the suites raise too.
 """
 
 from __future__ import annotations
 
-TRUNCATED = "truncated"
-ERROR_EVENT = "error_event"
-MALFORMED = "malformed"
-CONTRACT = "contract_violation"
-CONNECTION = "connection"
-NOT_JSON = "not_json"
+from flowprobe.checks.verdict import Violation
 
 
 class RunFailure(Exception):
@@ -26,8 +22,9 @@ class RunFailure(Exception):
         return f"RunFailure({self.kind!r})"
 
 
-def http_status(status: int) -> RunFailure:
-    return RunFailure(f"http_{status}")
+def failure_of(violation: Violation) -> RunFailure:
+    """The locust failure for a broken promise: its kind, and the whole violation as detail."""
+    return RunFailure(violation.kind, str(violation))
 
 
 def kind_of(error_text: str) -> str:

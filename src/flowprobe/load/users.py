@@ -1,10 +1,11 @@
 """Abstract locust users for Langflow's run endpoint, on ``FastHttpUser``.
 
 :class:`RunUser` calls ``?stream=false``, :class:`StreamingRunUser` calls ``?stream=true`` and
-reads the body as it arrives with :class:`~flowprobe.wire.stream.StreamParser`. A call succeeds only
-if it answers 200 and obeys the contract (checked on every Nth answer); a stream also only if it
-ends with ``end``. Metrics are fired as request events (see :mod:`flowprobe.load.metrics`).
-The ``OpenLoop*`` variants start calls on an arrival schedule instead of a closed loop.
+reads the body as it arrives with :class:`~flowprobe.wire.stream.StreamParser`. A call succeeds
+only if it keeps the promises the suites check (:mod:`flowprobe.checks`; the contract is checked
+on every Nth answer); a broken one fails the call with the violation's kind. Metrics are fired
+as request events (see :mod:`flowprobe.load.metrics`). The ``OpenLoop*`` variants start calls on
+an arrival schedule instead of a closed loop.
 """
 
 from __future__ import annotations
@@ -19,29 +20,17 @@ import gevent
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from flowprobe import contracts
+from flowprobe.checks.answer import answer_violations
+from flowprobe.checks.stream import STREAM_ANSWERS_200, stream_violations
+from flowprobe.checks.verdict import Violation, status_violations
 from flowprobe.load import metrics
-from flowprobe.load.failures import (
-    CONNECTION,
-    CONTRACT,
-    ERROR_EVENT,
-    MALFORMED,
-    NOT_JSON,
-    TRUNCATED,
-    RunFailure,
-    http_status,
-)
+from flowprobe.load.failures import failure_of
 from flowprobe.load.reading import BodyEnded, read_available
 from flowprobe.load.worker_state import WorkerState, worker_state
 from flowprobe.wire.client import run_body
 from flowprobe.wire.stream import StreamEvent, StreamOutcome, StreamParser
 
 logger = logging.getLogger("flowprobe.load")
-_OUTCOME_FAILURES = {
-    StreamOutcome.TRUNCATED: TRUNCATED,
-    StreamOutcome.ERROR: ERROR_EVENT,
-    StreamOutcome.MALFORMED: MALFORMED,
-}
 
 
 class _LangflowUser(FastHttpUser):
@@ -107,14 +96,19 @@ class _LangflowUser(FastHttpUser):
         raise NotImplementedError
 
 
-def _fail(user: _LangflowUser, response: Any, failure: RunFailure) -> None:
-    """Mark the call failed; log the first failure of each kind in this process with detail."""
+def _fail(user: _LangflowUser, response: Any, violations: list[Violation]) -> bool:
+    """Fail the call with the first violation, if any; log the first of each kind in this
+    process with detail. Whether the call failed."""
+    if not violations:
+        return False
+    failure = failure_of(violations[0])
     response.failure(failure)
     seen = user.flowprobe.failure_kinds_logged
     if failure.kind not in seen:
         seen.add(failure.kind)
         detail = user.flowprobe.setup.target.redact(failure.detail)
         logger.warning("flowprobe: first %s failure: %s", failure.kind, detail[:500])
+    return True
 
 
 def _drain(response: Any) -> None:
@@ -129,13 +123,23 @@ def _drain(response: Any) -> None:
         pass
 
 
-def _refused(response: Any) -> RunFailure | None:
-    """A failure for an answer that is not a 200 (0 means no answer at all)."""
-    if response.status_code == 0 or response.status_code is None:
-        return RunFailure(CONNECTION, repr(getattr(response, "error", None)))
-    if response.status_code != 200:
-        return http_status(response.status_code)
-    return None
+def _status(response: Any) -> int:
+    """The answer's status; 0 when none came (locust says 0 or None)."""
+    return int(response.status_code or 0)
+
+
+def _text(response: Any) -> str:
+    """The answer as text; for a call that got no answer, the error that stopped it."""
+    if not _status(response):
+        return repr(getattr(response, "error", None))
+    return bytes(response.content or b"").decode("utf-8", errors="replace")
+
+
+def _json_or_none(content: bytes | None) -> Any:
+    try:
+        return json.loads(content or b"")
+    except ValueError:
+        return None
 
 
 class RunUser(_LangflowUser):
@@ -147,9 +151,7 @@ class RunUser(_LangflowUser):
         started = time.perf_counter()
         with self._post() as response:
             ended = time.perf_counter()
-            failure = _refused(response) or self._check_body(response)
-            if failure is not None:
-                _fail(self, response, failure)
+            if _fail(self, response, self._violations(response)):
                 return
             response.success()
         end_to_end = (ended - started) * 1000
@@ -157,16 +159,14 @@ class RunUser(_LangflowUser):
         if end_to_end <= self.flowprobe.setup.config.slo_e2e_p95_ms:
             metrics.fire(self.environment.events, metrics.WITHIN_SLO, end_to_end)
 
-    def _check_body(self, response: Any) -> RunFailure | None:
-        try:
-            body = json.loads(response.content or b"")
-        except ValueError as exc:
-            return RunFailure(NOT_JSON, str(exc))
-        if self._validating():
-            found = contracts.violations("run-response", body)
-            if found:
-                return RunFailure(CONTRACT, str(found[0]))
-        return None
+    def _violations(self, response: Any) -> list[Violation]:
+        status = _status(response)
+        body = _json_or_none(response.content) if status == 200 else None
+        # Only a 200 with a JSON body counts towards the sampling of contract validation.
+        validate = body is not None and self._validating()
+        # The text is shown only for an answer that is no JSON body: skip decoding the rest.
+        text = "" if body is not None else _text(response)
+        return answer_violations(status, body, text, validate)
 
 
 class StreamingRunUser(_LangflowUser):
@@ -179,17 +179,18 @@ class StreamingRunUser(_LangflowUser):
         started = time.perf_counter()
         with self._post(stream=True) as response:
             first_byte_at = time.perf_counter()
-            failure = _refused(response)
-            if failure is not None:
+            # A refused stream's body is drained unread: the verdict shows its status alone,
+            # or with no answer at all, the error that stopped the call.
+            body = None if _status(response) else _text(response)
+            refused = status_violations(_status(response), 200, STREAM_ANSWERS_200, body)
+            if refused:
                 _drain(response)
-                _fail(self, response, failure)
+                _fail(self, response, refused)
                 return
             events, parser, size, ended_at = self._read(response)
             response.request_meta["response_time"] = (ended_at - started) * 1000
             response.request_meta["response_length"] = size
-            failure = self._judge(events, parser)
-            if failure is not None:
-                _fail(self, response, failure)
+            if _fail(self, response, self._violations(events, parser, response)):
                 return
             response.success()
         end = next(event for event in events if event.event in ("end", "done"))
@@ -217,20 +218,14 @@ class StreamingRunUser(_LangflowUser):
         events += parser.close()
         return events, parser, size, time.perf_counter()
 
-    def _judge(self, events: list[StreamEvent], parser: StreamParser) -> RunFailure | None:
-        outcome = parser.outcome
-        if outcome is not None and outcome in _OUTCOME_FAILURES:
-            errors = [event.data for event in events if event.event == "error"]
-            detail = json.dumps(errors[:1] or [m.reason for m in parser.malformed[:1]], default=str)
-            return RunFailure(_OUTCOME_FAILURES[outcome], detail)
-        if self._validating():
-            for event in events:
-                found = contracts.violations(
-                    "stream-event", {"event": event.event, "data": event.data}
-                )
-                if found:
-                    return RunFailure(CONTRACT, f"{event.event}: {found[0]}")
-        return None
+    def _violations(
+        self, events: list[StreamEvent], parser: StreamParser, response: Any
+    ) -> list[Violation]:
+        # Only a stream that ended with end counts towards the sampling of contract validation:
+        # one that broke off already fails with how it ended.
+        validate = parser.outcome is StreamOutcome.COMPLETED and self._validating()
+        content_type = (response.headers or {}).get("content-type", "")
+        return stream_violations(events, parser, content_type=content_type, validate=validate)
 
 
 class _OpenLoop:

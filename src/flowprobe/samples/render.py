@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from flowprobe.jsonpath import path_of
 from flowprobe.target import Target
+from flowprobe.wire.answer_paths import END_RESULT, PANE_JAVASCRIPT_TEXT, RESULTS_TEXT, Steps
 from flowprobe.wire.flowfacts import FlowFacts
 
 KEY_ENV = "LANGFLOW_API_KEY"
@@ -35,15 +37,23 @@ class Sample:
         return [*runner, str(path)]
 
 
-_PYTHON_PATH = "outputs[0].outputs[0].results.message.text"
-_JS_PATH = "outputs[0].outputs[0].outputs.message.message.text"
+def _reads(steps: Steps, *, stream: bool) -> str:
+    """``outputs[0]...`` as a sample names the path it reads; a stream's ``end`` event data
+    holds the answer under ``result``."""
+    if stream:
+        steps = (*END_RESULT[1:], *steps)
+    return path_of(steps, root="").removeprefix(".")
+
+
+_PYTHON_PATH = RESULTS_TEXT
+_JS_PATH = PANE_JAVASCRIPT_TEXT
 SAMPLES = (
-    Sample("run.sh", "curl", False, _PYTHON_PATH),
-    Sample("run_stream.sh", "curl", True, "result." + _PYTHON_PATH),
-    Sample("run.py", "python", False, _PYTHON_PATH),
-    Sample("run_stream.py", "python", True, "result." + _PYTHON_PATH),
-    Sample("run.mjs", "javascript", False, _JS_PATH),
-    Sample("run_stream.mjs", "javascript", True, "result." + _JS_PATH),
+    Sample("run.sh", "curl", False, _reads(_PYTHON_PATH, stream=False)),
+    Sample("run_stream.sh", "curl", True, _reads(_PYTHON_PATH, stream=True)),
+    Sample("run.py", "python", False, _reads(_PYTHON_PATH, stream=False)),
+    Sample("run_stream.py", "python", True, _reads(_PYTHON_PATH, stream=True)),
+    Sample("run.mjs", "javascript", False, _reads(_JS_PATH, stream=False)),
+    Sample("run_stream.mjs", "javascript", True, _reads(_JS_PATH, stream=True)),
 )
 
 

@@ -5,6 +5,7 @@ answers 201 ``{"flowId": ..., "file_path": "<flow_id>/<time>_<name>"}``. The dep
 ``POST /api/v1/upload/{flow_id}``, which ``langflow.load.upload_file`` still calls, answers the
 same shape. Either way the caller then names ``file_path`` in the ``path`` tweak of a Read File
 component. Both endpoints want the flow's UUID; an endpoint name is refused with 422.
+:mod:`flowprobe.checks.upload` judges the answers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import httpx
 
-from flowprobe import checks, contracts
 from flowprobe.wire.client import RunClient, RunResult
 
 ENDPOINTS = {"files": "files/upload", "deprecated": "upload"}
@@ -48,34 +48,6 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def check_uploaded(result: RunResult, flow_id: str) -> str:
-    """The path an accepted upload answered, after checking its status, contract and flow."""
-    __tracebackhide__ = True
-    checks.check_status(result, 201, "an accepted upload answers 201")
-    contracts.check("upload-response", result.body)
-    if result.body["flowId"] != flow_id:
-        checks.fail(
-            "an upload answer names the flow the file was uploaded for",
-            path="$.flowId",
-            expected=flow_id,
-            received=result.body["flowId"],
-        )
-    return str(result.body["file_path"])
-
-
-def check_refused(result: RunResult, statuses: tuple[int, ...], promise: str) -> None:
-    """A refused upload: one of ``statuses``, an error body, and no file path."""
-    __tracebackhide__ = True
-    if result.status not in statuses:
-        checks.fail(
-            promise,
-            path="HTTP status",
-            expected=" or ".join(map(str, statuses)),
-            received=f"{result.status} {result.text[:160]}",
-        )
-    contracts.check("error", result.body)
 
 
 def file_tweaks(component_id: str, path: str, *, as_list: bool = True) -> dict[str, Any]:
