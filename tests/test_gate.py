@@ -18,8 +18,8 @@ from click.testing import CliRunner
 
 from flowprobe.cli import cli
 from flowprobe.errors import RunsNotComparable
+from flowprobe.gate import Thresholds, compare
 from flowprobe.gate.baseline import read_summary
-from flowprobe.gate.compare import Thresholds, compare
 from flowprobe.gate.noise import Samples, quantile_lower, quantile_upper, regression_confidence
 from flowprobe.gate.thresholds import Threshold, from_options
 from flowprobe.load.summary import LoadSummary

@@ -21,8 +21,8 @@ from typing import Literal
 
 from flowprobe.deploycheck.suites import SuiteFailure, read_junit
 from flowprobe.errors import FlowprobeError, SummaryFileError
+from flowprobe.gate import GateResult, compare
 from flowprobe.gate.baseline import read_summary
-from flowprobe.gate.compare import GateResult, compare
 from flowprobe.load.launch import LaunchPlan, launch
 from flowprobe.load.summary import LoadSummary
 from flowprobe.resources import locate

@@ -24,22 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowprobe.drift import shapes
-from flowprobe.drift.calls import Call, Recording, load_recording
-from flowprobe.drift.replay import record_live, require_loopback
+from flowprobe.drift.calls import Call, Recording
 from flowprobe.drift.report import Change, DriftReport, rank
 
-__all__ = [
-    "Call",
-    "Change",
-    "DriftReport",
-    "Pairing",
-    "Recording",
-    "compare",
-    "load_recording",
-    "pair_calls",
-    "record_live",
-    "require_loopback",
-]
+__all__ = ["Pairing", "compare", "pair_calls"]
 
 
 @dataclass(slots=True)

@@ -31,7 +31,7 @@ from flowprobe.gate.result import Comparison, GateResult
 from flowprobe.gate.thresholds import DEFAULTS, LOWER_IS_WORSE, Threshold, Thresholds
 from flowprobe.load.summary import LoadSummary
 
-__all__ = ["Comparison", "GateResult", "Threshold", "Thresholds", "compare"]
+__all__ = ["compare"]
 
 DEFAULT_CONFIDENCE = 0.95
 

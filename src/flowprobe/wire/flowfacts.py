@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowprobe.errors import TargetError
+from flowprobe.jsonpath import value_or_none
+from flowprobe.wire.answer_paths import RESULTS_TEXT
 from flowprobe.wire.client import RunClient, run_body
 
 MODEL_FIELDS = frozenset({"model_name", "model"})
@@ -74,9 +76,8 @@ class FlowFacts:
 
 
 def _flow_id_from_answer(body: Any) -> str | None:
-    try:
-        result = body["outputs"][0]["outputs"][0]["results"]["message"]
-    except (KeyError, IndexError, TypeError):
+    result = value_or_none(body, RESULTS_TEXT[:-1])  # the message that carries the text
+    if not isinstance(result, dict):
         return None
     found = result.get("flow_id") or (result.get("data") or {}).get("flow_id")
     return str(found) if found else None
