@@ -11,7 +11,7 @@ import pytest
 
 from flowprobe.deploycheck.report import html_report, markdown, verdict_text, write_reports
 from flowprobe.deploycheck.run import CheckPlan, CheckResult, Reason, contract_reasons
-from flowprobe.deploycheck.suites import SuiteFailure, Violation, read_junit
+from flowprobe.deploycheck.suites import RecordedViolation, SuiteFailure, read_junit
 from flowprobe.errors import ContractViolation
 from flowprobe.gate.baseline import read_summary
 from flowprobe.gate.compare import compare
@@ -165,7 +165,7 @@ def test_a_violation_is_read_from_its_properties_not_its_message(written_junit: 
     assert counts == {"total": 5, "passed": 1, "failed": 4, "skipped": 0}
     text, record = failed[0], failed[1]
     assert text.test == "test_shape.test_text[uuid]"
-    assert text.violation == Violation(
+    assert text.violation == RecordedViolation(
         title="the answer breaks the run-response contract",
         path="$.outputs[0].outputs[0].results.message",
         expected="a field 'text'",

@@ -20,6 +20,12 @@ class TargetError(FlowprobeError):
     """The target could not be reached or answered in a way flowprobe cannot read."""
 
 
+# How a ContractViolation's fields travel in JUnit XML: the pytest plugin writes them as test
+# properties named with this prefix, `flowprobe check` reads them back.
+VIOLATION_PROPERTY = "flowprobe_violation_"
+VIOLATION_FIELDS = ("title", "path", "expected", "received")
+
+
 class ContractViolation(AssertionError):
     """The target's answer breaks a contract: the JSON path, what was expected, what came."""
 

@@ -22,7 +22,13 @@ import pytest
 from flowprobe import contracts
 from flowprobe.cassettes import cassette_config, register
 from flowprobe.checks.findings import FINDINGS, Finding, load_baseline
-from flowprobe.errors import ContractViolation, FlowprobeError, SettingsError
+from flowprobe.errors import (
+    VIOLATION_FIELDS,
+    VIOLATION_PROPERTY,
+    ContractViolation,
+    FlowprobeError,
+    SettingsError,
+)
 from flowprobe.redaction import redact, scrub_value
 from flowprobe.settings import SETTINGS, Settings, load_settings
 from flowprobe.target import Target
@@ -34,7 +40,6 @@ FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 BASELINE_KEY = pytest.StashKey[dict[str, str]]()
 # Set on each test flowprobe gives a cassette, and on its module.
 CASSETTE_KEY = pytest.StashKey[bool]()
-VIOLATION_FIELDS = ("title", "path", "expected", "received")
 REPLAY_TARGET_FILE = "target.json"
 SUITE_FIXTURES = frozenset(
     {
@@ -365,7 +370,7 @@ def violation_properties(
 ) -> list[tuple[str, str]]:
     """A broken contract as ``flowprobe_violation_*`` properties, with secrets as ``***``."""
     return [
-        (f"flowprobe_violation_{name}", _scrubbed(str(getattr(violation, name)), secrets))
+        (VIOLATION_PROPERTY + name, _scrubbed(str(getattr(violation, name)), secrets))
         for name in VIOLATION_FIELDS
     ]
 

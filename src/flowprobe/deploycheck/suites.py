@@ -14,13 +14,14 @@ from pathlib import Path
 
 from junitparser import Error, Failure, JUnitXml, Properties, Skipped, TestCase
 
-VIOLATION_PROPERTY = "flowprobe_violation_"
+from flowprobe.errors import VIOLATION_PROPERTY
+
 # A failure message's first lines: the title, where, and what was expected.
 _SHOWN_LINES = 3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Violation:
+class RecordedViolation:
     """A broken contract, as the flowprobe pytest plugin records it in the JUnit XML."""
 
     title: str
@@ -44,7 +45,7 @@ class SuiteFailure:
 
     test: str
     message: str
-    violation: Violation | None = None
+    violation: RecordedViolation | None = None
 
 
 def read_junit(path: Path) -> tuple[dict[str, int], list[SuiteFailure]]:
@@ -85,12 +86,12 @@ def _properties(case: TestCase) -> dict[str, str]:
     return found
 
 
-def violation_of(properties: Mapping[str, str]) -> Violation | None:
+def violation_of(properties: Mapping[str, str]) -> RecordedViolation | None:
     """The broken contract in a failed test's ``flowprobe_violation_*`` properties, if any."""
     title = properties.get(VIOLATION_PROPERTY + "title")
     if title is None:
         return None
-    return Violation(
+    return RecordedViolation(
         title=title,
         path=properties.get(VIOLATION_PROPERTY + "path") or "$",
         expected=properties.get(VIOLATION_PROPERTY + "expected", ""),
