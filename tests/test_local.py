@@ -20,7 +20,9 @@ from flowprobe.local.config import (
     FLOWS_STUB_URL,
     MAIN_FLOW,
     NO_MODEL_FLOW,
+    WORKERS,
     LocalConfig,
+    langflow_environment,
 )
 
 
@@ -52,6 +54,13 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         config = _config(tmp_path, port=port, stub_port=port)
         with pytest.raises(FlowprobeError, match=rf"port 127.0.0.1:{port} .* is taken"):
             launch.start_processes(config, Path("/nonexistent/langflow"), lambda _: None)
+
+
+def test_langflow_gets_one_worker_count_as_option_and_environment(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    command = launch._server_command(config, Path("/venv/bin/langflow"))
+    assert command[command.index("--workers") + 1] == "1" == str(WORKERS)
+    assert langflow_environment(config)["LANGFLOW_WORKERS"] == "1"
 
 
 def test_stop_without_a_record_stops_nothing(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ LANGFLOW_VERSION = "1.13.0"
 STATE_DIR = Path(".flowprobe")
 FLOWS_STUB_URL = "http://127.0.0.1:7861/v1"  # what the committed flow files point at
 MAX_FILE_SIZE_UPLOAD_MB = 1
+# Langflow's worker processes: given as `--workers` and LANGFLOW_WORKERS, so they cannot disagree.
+WORKERS = 1
 # The reference flows, by endpoint name (files in flows/ are imported in name order).
 MAIN_FLOW = "flowprobe-basic-prompting"
 NO_MODEL_FLOW = "flowprobe-no-model"
@@ -72,7 +74,7 @@ def langflow_environment(config: LocalConfig) -> dict[str, str]:
         "LANGFLOW_PRETTY_LOGS": "false",
         "LANGFLOW_STORE": "false",
         "LANGFLOW_MCP_COMPOSER_ENABLED": "false",
-        "LANGFLOW_WORKERS": "1",
+        "LANGFLOW_WORKERS": str(WORKERS),
         # in MB, Langflow's smallest: the upload suite's oversized file stays quick to send
         "LANGFLOW_MAX_FILE_SIZE_UPLOAD": str(MAX_FILE_SIZE_UPLOAD_MB),
         "DO_NOT_TRACK": "true",

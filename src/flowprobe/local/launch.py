@@ -14,7 +14,7 @@ from typing import Any
 
 from flowprobe.errors import FlowprobeError
 from flowprobe.local import processes
-from flowprobe.local.config import LocalConfig, Progress, langflow_environment
+from flowprobe.local.config import WORKERS, LocalConfig, Progress, langflow_environment
 
 
 def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def _server_command(config: LocalConfig, langflow: Path) -> list[str]:
         "--backend-only",
         "--no-open-browser",
         "--workers",
-        "1",
+        str(WORKERS),
     ]
 
 
