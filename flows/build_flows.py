@@ -2,7 +2,7 @@
 
 Run with the local target's Langflow environment (it imports Langflow, which flowprobe does not):
 
-    LANGFLOW_ENV="$(python -c 'import flowprobe.local.langflow as l; print(l.environment_dir())')"
+    LANGFLOW_ENV="$(python -c 'import flowprobe.local.config as c; print(c.environment_dir())')"
     "$LANGFLOW_ENV/bin/python" flows/build_flows.py
 
 Basic Prompting is Langflow's starter project of that name (Chat Input -> model, Prompt as the
@@ -29,7 +29,7 @@ from lfx_openai.components.openai.openai_chat_model import OpenAIModelComponent
 
 HERE = Path(__file__).resolve().parent
 STARTER = Path(langflow.__file__).parent / "initial_setup" / "starter_projects"
-STUB_URL = "http://127.0.0.1:7861/v1"  # flowprobe.local.langflow.FLOWS_STUB_URL: replaced at import
+STUB_URL = "http://127.0.0.1:7861/v1"  # flowprobe.local.config.FLOWS_STUB_URL: replaced at import
 
 
 def starter_template() -> str:

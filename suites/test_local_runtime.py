@@ -26,7 +26,8 @@ import pytest
 
 from flowprobe import checks, contracts
 from flowprobe.jsonpath import value_at
-from flowprobe.local import langflow as local
+from flowprobe.local.config import LocalConfig, environment_dir, langflow_environment
+from flowprobe.local.provision import reference_flows
 from flowprobe.local.runtime import LocalRun, run_flow_locally
 from flowprobe.wire.client import RunClient, run_body
 from flowprobe.wire.flowfacts import FlowFacts
@@ -40,13 +41,13 @@ def reference_flow(flowprobe_flow: FlowFacts, flowprobe_mode: str) -> dict[str, 
     """The flow file the target runs, pointed at the stub; skips what cannot be compared."""
     if flowprobe_mode != "live":
         pytest.skip(f"live only: the local runtime runs Langflow itself (mode {flowprobe_mode})")
-    python = local.environment_dir() / "bin" / "python"
+    python = environment_dir() / "bin" / "python"
     if not python.is_file():
         pytest.skip(f"no Langflow environment at {python.parent.parent} (`flowprobe up` makes it)")
     stub_url = os.environ.get("FLOWPROBE_STUB_URL")
     if not stub_url:
         pytest.skip("FLOWPROBE_STUB_URL is not set: the stub LLM the flow files point at")
-    flows = {flow["endpoint_name"]: flow for flow in local.reference_flows(stub_url)}
+    flows = {flow["endpoint_name"]: flow for flow in reference_flows(stub_url)}
     flow = flows.get(flowprobe_flow.endpoint_name or "")
     if flow is None or flow["id"] != flowprobe_flow.flow_id:
         pytest.skip(f"the target's flow is not one of flowprobe's reference flows {sorted(flows)}")
@@ -54,8 +55,8 @@ def reference_flow(flowprobe_flow: FlowFacts, flowprobe_mode: str) -> dict[str, 
 
 
 def _run_locally(flow: dict[str, Any], body: dict[str, Any], state: Path) -> LocalRun:
-    env = local.langflow_environment(local.LocalConfig(state_dir=state))
-    python = local.environment_dir() / "bin" / "python"
+    env = langflow_environment(LocalConfig(state_dir=state))
+    python = environment_dir() / "bin" / "python"
     return run_flow_locally(python, flow, body, env, LOCAL_RUNTIME_TIMEOUT)
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 import flowprobe
 from flowprobe.cli import cli
-from flowprobe.local import langflow
+from flowprobe.local import processes
 
 
 def invoke(*args: str) -> Result:
@@ -79,7 +79,7 @@ def test_ctrl_c_ends_a_command_with_130_and_no_traceback(monkeypatch: pytest.Mon
     def interrupted(*args: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(langflow, "stop", interrupted)
+    monkeypatch.setattr(processes, "stop", interrupted)
     result = invoke("down")
     assert result.exit_code == 130
     assert result.stderr == "flowprobe: interrupted\n"

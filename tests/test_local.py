@@ -14,19 +14,28 @@ from pathlib import Path
 import pytest
 
 from flowprobe.errors import FlowprobeError
-from flowprobe.local import langflow as local
+from flowprobe.local import install, launch, processes, provision, target_env
+from flowprobe.local.config import (
+    FILE_FLOW,
+    FLOWS_STUB_URL,
+    MAIN_FLOW,
+    NO_MODEL_FLOW,
+    WORKERS,
+    LocalConfig,
+    langflow_environment,
+)
 
 
-def _config(tmp_path: Path, **kwargs: object) -> local.LocalConfig:
-    return local.LocalConfig(state_dir=tmp_path / ".flowprobe", **kwargs)  # type: ignore[arg-type]
+def _config(tmp_path: Path, **kwargs: object) -> LocalConfig:
+    return LocalConfig(state_dir=tmp_path / ".flowprobe", **kwargs)  # type: ignore[arg-type]
 
 
 def test_target_env_round_trips_and_is_private(tmp_path: Path) -> None:
     config = _config(tmp_path)
     config.state_dir.mkdir()
     values = {"FLOWPROBE_BASE_URL": "http://127.0.0.1:7860", "FLOWPROBE_API_KEY": "sk-a b'c"}
-    path = local.write_target_env(config, values)
-    assert local.read_target_env(config) == values
+    path = target_env.write_target_env(config, values)
+    assert target_env.read_target_env(config) == values
     assert path.stat().st_mode & 0o077 == 0
     sourced = subprocess.run(
         ["bash", "-c", f'. {path}; printf %s "$FLOWPROBE_API_KEY"'],
@@ -44,11 +53,18 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         config = _config(tmp_path, port=port, stub_port=port)
         with pytest.raises(FlowprobeError, match=rf"port 127.0.0.1:{port} .* is taken"):
-            local._start_processes(config, Path("/nonexistent/langflow"), lambda _: None)
+            launch.start_processes(config, Path("/nonexistent/langflow"), lambda _: None)
+
+
+def test_langflow_gets_one_worker_count_as_option_and_environment(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    command = launch._server_command(config, Path("/venv/bin/langflow"))
+    assert command[command.index("--workers") + 1] == "1" == str(WORKERS)
+    assert langflow_environment(config)["LANGFLOW_WORKERS"] == "1"
 
 
 def test_stop_without_a_record_stops_nothing(tmp_path: Path) -> None:
-    assert local.stop(_config(tmp_path), lambda _: None) == 0
+    assert processes.stop(_config(tmp_path), lambda _: None) == 0
 
 
 def test_stop_leaves_a_process_it_did_not_start(tmp_path: Path) -> None:
@@ -58,7 +74,7 @@ def test_stop_leaves_a_process_it_did_not_start(tmp_path: Path) -> None:
         config = _config(tmp_path)
         config.state_dir.mkdir()
         (config.state_dir / "pids.json").write_text(json.dumps({"langflow": other.pid, "stub": 0}))
-        assert local.stop(config, lambda _: None) == 0
+        assert processes.stop(config, lambda _: None) == 0
         assert other.poll() is None
     finally:
         other.kill()
@@ -78,21 +94,21 @@ def test_stop_ends_the_stub_it_started(tmp_path: Path) -> None:
     assert stub.stdout is not None
     assert "listening" in stub.stdout.readline()
     (config.state_dir / "pids.json").write_text(json.dumps({"stub": stub.pid, "langflow": 0}))
-    assert local.stop(config, lambda _: None) == 1
+    assert processes.stop(config, lambda _: None) == 1
     assert stub.wait(timeout=10) is not None
     assert not (config.state_dir / "pids.json").exists()
 
 
 def test_reference_flows_point_at_the_stub(tmp_path: Path) -> None:
-    flows = local.reference_flows("http://127.0.0.1:9999/v1")
+    flows = provision.reference_flows("http://127.0.0.1:9999/v1")
     assert [f["endpoint_name"] for f in flows] == [
-        local.MAIN_FLOW,
-        local.NO_MODEL_FLOW,
-        local.FILE_FLOW,
+        MAIN_FLOW,
+        NO_MODEL_FLOW,
+        FILE_FLOW,
     ]
     text = json.dumps(flows)
     assert "http://127.0.0.1:9999/v1" in text
-    assert local.FLOWS_STUB_URL not in text
+    assert FLOWS_STUB_URL not in text
 
 
 def test_a_failed_install_shows_the_last_lines(tmp_path: Path) -> None:
@@ -103,4 +119,4 @@ def test_a_failed_install_shows_the_last_lines(tmp_path: Path) -> None:
         "print('ERROR: No matching distribution'); raise SystemExit(1)",
     ]
     with pytest.raises(FlowprobeError, match="No matching distribution"):
-        local._run_logged(command, log, lambda _: None, 0.0)
+        install._run_logged(command, log, lambda _: None, 0.0)

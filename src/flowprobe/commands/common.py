@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from flowprobe.local import langflow as local
+from flowprobe.local import langflow
+from flowprobe.local.config import LocalConfig
+from flowprobe.local.target_env import read_target_env
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -81,16 +83,16 @@ run_time_option = click.option(
 # -- the target's settings -------------------------------------------------------------------
 
 
-def local_config(**options: Any) -> local.LocalConfig:
+def local_config(**options: Any) -> LocalConfig:
     """The local target's config from command options; an option not given keeps its default."""
-    return local.LocalConfig(**{k: v for k, v in options.items() if v is not None})
+    return LocalConfig(**{k: v for k, v in options.items() if v is not None})
 
 
 def local_target_env(use_local: bool, **options: Any) -> dict[str, str]:
     """The environment, plus the local target's settings if ``use_local`` (started if needed)."""
     env = dict(os.environ)
     if use_local:
-        env.update(local.up(local_config(**options), say))
+        env.update(langflow.up(local_config(**options), say))
     return env
 
 
@@ -99,8 +101,8 @@ def load_env(target_env: Path | None, settings: dict[str, str | None]) -> dict[s
     ``settings`` as FLOWPROBE_LOAD_* variables (those given)."""
     env = dict(os.environ)
     if target_env is not None:
-        env.update(local.read_target_env(local.LocalConfig(state_dir=target_env.parent)))
+        env.update(read_target_env(LocalConfig(state_dir=target_env.parent)))
     elif not env.get("FLOWPROBE_BASE_URL"):
-        env.update(local.read_target_env(local.LocalConfig()))
+        env.update(read_target_env(LocalConfig()))
     env.update({f"FLOWPROBE_LOAD_{k.upper()}": v for k, v in settings.items() if v})
     return env

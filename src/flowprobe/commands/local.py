@@ -7,10 +7,12 @@ from typing import Any
 import click
 
 from flowprobe.commands.common import local_config, say, with_ports
-from flowprobe.local import langflow as local
+from flowprobe.local import langflow, processes
+from flowprobe.local.config import LocalConfig
+from flowprobe.local.target_env import target_env_file
 
 # One default port for the stub, wherever it is started: the one `flowprobe up` gives it.
-STUB_PORT = local.LocalConfig().stub_port
+STUB_PORT = LocalConfig().stub_port
 
 
 @click.command()
@@ -33,8 +35,8 @@ STUB_PORT = local.LocalConfig().stub_port
 def up(**options: Any) -> None:
     """Start the local target: Langflow on loopback, the stub LLM, the reference flows."""
     config = local_config(**options)
-    values = local.up(config, say)
-    env_file = local.target_env_file(config)
+    values = langflow.up(config, say)
+    env_file = target_env_file(config)
     click.echo(
         f"local Langflow ready at {values['FLOWPROBE_BASE_URL']}, "
         f"flows {values['FLOWPROBE_FLOW']}, {values['FLOWPROBE_NO_MODEL_FLOW']} "
@@ -47,7 +49,7 @@ def up(**options: Any) -> None:
 @with_ports
 def down(**options: Any) -> None:
     """Stop exactly the processes `flowprobe up` started."""
-    stopped = local.stop(local_config(**options), say)
+    stopped = processes.stop(local_config(**options), say)
     click.echo(f"stopped {stopped} process(es)" if stopped else "the local target was not running")
 
 

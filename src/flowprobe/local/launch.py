@@ -1,0 +1,96 @@
+"""Launching the local target: the stub LLM and Langflow's server, on free loopback ports,
+each waited for until healthy.
+
+What each process is started with lives here (the commands) and in ``config`` (Langflow's
+environment); ``processes`` keeps the books.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowprobe.errors import FlowprobeError
+from flowprobe.local import processes
+from flowprobe.local.config import WORKERS, LocalConfig, Progress, langflow_environment
+
+
+def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> dict[str, Any]:
+    """Start the stub LLM and Langflow, record their pids, and wait until both are healthy."""
+    for port, what in ((config.port, "Langflow"), (config.stub_port, "the stub LLM")):
+        if not _port_free(port):
+            raise FlowprobeError(
+                f"port 127.0.0.1:{port} for {what} is taken; stop what runs there, "
+                f"or choose another with --{'port' if what == 'Langflow' else 'stub-port'}"
+            )
+    logs = config.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    pids = {
+        "stub": processes.spawn(_stub_command(config), logs / "stub-llm.log"),
+        "langflow": processes.spawn(
+            _server_command(config, langflow), logs / "langflow.log", langflow_environment(config)
+        ),
+        "port": config.port,
+        "stub_port": config.stub_port,
+    }
+    processes.record(config, pids)
+    progress(f"started Langflow (pid {pids['langflow']}) and the stub LLM (pid {pids['stub']})")
+    processes.wait_healthy(
+        config.stub_url.removesuffix("/v1") + "/health",
+        pids["stub"],
+        logs / "stub-llm.log",
+        30,
+        "the stub LLM",
+        progress,
+    )
+    processes.wait_healthy(
+        config.base_url + "/health",
+        pids["langflow"],
+        logs / "langflow.log",
+        config.health_deadline,
+        "Langflow",
+        progress,
+    )
+    return pids
+
+
+def _stub_command(config: LocalConfig) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "flowprobe.local.stub",
+        "--port",
+        str(config.stub_port),
+        "--first-token-delay-ms",
+        str(config.first_token_delay_ms),
+        "--inter-token-delay-ms",
+        str(config.inter_token_delay_ms),
+        "--tokens",
+        str(config.tokens),
+    ]
+
+
+def _server_command(config: LocalConfig, langflow: Path) -> list[str]:
+    return [
+        str(langflow),
+        "run",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(config.port),
+        "--backend-only",
+        "--no-open-browser",
+        "--workers",
+        str(WORKERS),
+    ]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

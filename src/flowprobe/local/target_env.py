@@ -1,0 +1,38 @@
+"""``.flowprobe/target.env``: the ``FLOWPROBE_*`` settings ``up`` writes, as a file a shell can
+source and flowprobe's commands read back."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from pathlib import Path
+
+from flowprobe.local.config import LocalConfig
+
+
+def target_env_file(config: LocalConfig) -> Path:
+    """Where ``up`` writes the settings: ``target.env`` in the state folder."""
+    return config.state_dir / "target.env"
+
+
+def read_target_env(config: LocalConfig) -> dict[str, str]:
+    """The ``FLOWPROBE_*`` settings ``up`` wrote; {} if none."""
+    values: dict[str, str] = {}
+    with contextlib.suppress(OSError):
+        for line in target_env_file(config).read_text(encoding="utf-8").splitlines():
+            if "=" in line and not line.startswith("#"):
+                name, _, value = line.partition("=")
+                values[name.removeprefix("export ").strip()] = (
+                    shlex.split(value)[0] if value else ""
+                )
+    return values
+
+
+def write_target_env(config: LocalConfig, values: dict[str, str]) -> Path:
+    """Write ``values`` as shell exports, readable by the user only (they hold an API key)."""
+    path = target_env_file(config)
+    lines = ["# written by `flowprobe up`; never commit this file (it holds an API key)"]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
