@@ -67,11 +67,12 @@ print(shipped("flows", what="reference flows"))
 print(sorted(contracts.NAMES) == sorted(p.stem for p in contracts.contracts_dir().glob("*.json")))
 print(resources.files("flowprobe").joinpath("samples/templates/run.sh.tmpl").is_file())
 print(resources.files("flowprobe").joinpath("deploycheck/templates/report.html.j2").is_file())
+print(resources.files("flowprobe").joinpath("py.typed").is_file())
 """
     contracts_dir, flows_dir, *found = _run(unpacked, code, tmp_path).split()
     assert contracts_dir == str(unpacked / "flowprobe" / "contracts_data")
     assert flows_dir == str(unpacked / "flowprobe" / "flows_data")
-    assert found == ["True", "True", "True"]
+    assert found == ["True", "True", "True", "True"]
 
 
 def test_every_module_in_the_wheel_imports(unpacked: Path, tmp_path: Path) -> None:
