@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -430,18 +430,28 @@ class StubLLM:
         self._server.close_connections()
         self._server.server_close()
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until KeyboardInterrupt or SIGTERM, then stop."""
+    def serve_forever(self, *, ready: Callable[[], object] | None = None) -> None:
+        """Serve in this thread until KeyboardInterrupt or SIGTERM, then stop.
+
+        ``ready`` is called once SIGTERM would stop the stub cleanly, just before serving:
+        announce readiness there, so a launcher that signals on reading it never kills the stub.
+        """
         with self._state_lock:
             if self._serving or self._stopped:
                 raise FlowprobeError("this stub LLM is already serving or was stopped")
             self._serving = True
         try:
             with _sigterm_interrupts():
+                if ready is not None:
+                    ready()
                 self._server.serve_forever(poll_interval=_POLL_INTERVAL)
         except KeyboardInterrupt:
             pass  # Ctrl-C or SIGTERM is how a foreground stub is asked to stop
         finally:
+            with self._state_lock:
+                # The loop ran in this thread, so it is over (or never began, when SIGTERM came
+                # during ready()): a shutdown() now would wait forever for a loop to end.
+                self._serving = False
             self.stop()
 
     def __enter__(self) -> Self:
