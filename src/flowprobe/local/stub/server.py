@@ -1,7 +1,7 @@
 """The stub's HTTP server: loopback only, keep-alive, chunked streams, stoppable from a test.
 
-What it answers is decided in ``protocol.py``; this module reads requests, paces the tokens and
-writes them, and owns the sockets and threads.
+What it answers is decided in ``protocol.py`` and bodies are read by ``body.py``; this module
+routes requests, paces the tokens and writes them, and owns the sockets and threads.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any, Self
 
 from flowprobe.errors import FlowprobeError, SettingsError
+from flowprobe.local.stub.body import read_body
 from flowprobe.local.stub.protocol import (
     DEFAULT_SETTINGS,
     SETTINGS_PATH,
@@ -44,8 +45,6 @@ from flowprobe.local.stub.protocol import (
 
 LAST_REQUESTS_KEPT = 100
 
-_MAX_BODY_BYTES = 16 * 1024 * 1024
-_MAX_CHUNK_LINE = 1024
 # How often a serving loop checks for stop(); short so tests that start many stubs stay fast.
 _POLL_INTERVAL = 0.05
 # An idle keep-alive connection is dropped after this long, so abandoned clients do not pin threads.
@@ -98,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._response_started = False
         try:
             self.server.count_request()
-            body = self._read_body()
+            body = read_body(self.headers, self.rfile)
             self._route(body, received_at=time.monotonic())
         except RequestError as error:
             self._send_failure(error)
@@ -176,39 +175,6 @@ class _Handler(BaseHTTPRequestHandler):
         if self._chunked:
             self._write_now(b"0\r\n\r\n")
 
-    # --- reading ------------------------------------------------------------------------
-
-    def _read_body(self) -> bytes:
-        encoding = self.headers.get("Transfer-Encoding")
-        if encoding is not None:
-            if encoding.strip().lower() != "chunked":
-                raise RequestError(
-                    HTTPStatus.BAD_REQUEST,
-                    f"Transfer-Encoding {encoding!r} is not supported",
-                    close=True,
-                )
-            return self._read_chunked_body()
-        return self._read_exactly(_content_length(self.headers.get("Content-Length")))
-
-    def _read_chunked_body(self) -> bytes:
-        parts: list[bytes] = []
-        total = 0
-        while size := _chunk_size(self.rfile.readline(_MAX_CHUNK_LINE + 1)):
-            total += size
-            if total > _MAX_BODY_BYTES:
-                raise _too_large()
-            parts.append(self._read_exactly(size))
-            self._read_exactly(2)  # the CRLF that closes every chunk
-        while self.rfile.readline(_MAX_CHUNK_LINE + 1) not in (b"\r\n", b"\n", b""):
-            pass  # trailers carry nothing the stub uses
-        return b"".join(parts)
-
-    def _read_exactly(self, size: int) -> bytes:
-        data = self.rfile.read(size) if size else b""
-        if len(data) < size:
-            raise ConnectionResetError("the client closed before sending its whole body")
-        return data
-
     # --- writing ------------------------------------------------------------------------
 
     def _send_json(self, status: int, payload: dict[str, Any], *, allow: str = "") -> None:
@@ -258,37 +224,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _write_now(self, data: bytes) -> None:
         self.wfile.write(data)
         self.wfile.flush()
-
-
-def _content_length(text: str | None) -> int:
-    if text is None:
-        return 0
-    try:
-        length = int(text)
-    except ValueError:
-        length = -1
-    if length < 0:
-        raise RequestError(HTTPStatus.BAD_REQUEST, f"bad Content-Length {text!r}", close=True)
-    if length > _MAX_BODY_BYTES:
-        raise _too_large()
-    return length
-
-
-def _chunk_size(line: bytes) -> int:
-    if not line:
-        raise ConnectionResetError("the client closed inside a chunked body")
-    try:
-        size = int(line.split(b";", 1)[0].strip(), 16)
-    except ValueError:
-        size = -1
-    if size < 0 or not line.endswith(b"\n"):
-        raise RequestError(HTTPStatus.BAD_REQUEST, "malformed chunked request body", close=True)
-    return size
-
-
-def _too_large() -> RequestError:
-    message = f"the request body is larger than {_MAX_BODY_BYTES} bytes"
-    return RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message, close=True)
 
 
 class _StubServer(ThreadingHTTPServer):
