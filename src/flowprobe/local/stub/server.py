@@ -1,7 +1,7 @@
 """The stub's HTTP server: loopback only, keep-alive, chunked streams, stoppable from a test.
 
-What it answers is decided in ``protocol.py`` and bodies are read by ``body.py``; this module
-routes requests, paces the tokens and writes them, and owns the sockets and threads.
+What it answers is decided in ``protocol.py``, bodies are read by ``body.py`` and answers
+written by ``replies.py``; this module routes requests and owns the sockets and threads.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from types import FrameType
 from typing import Any, Self
 
@@ -32,16 +32,14 @@ from flowprobe.local.stub.protocol import (
     RequestError,
     StubSettings,
     api_path,
-    compact_json,
-    error_body,
     models_answer,
     parse_chat_request,
     parse_json,
     settings_for_request,
     settings_from_json,
     settings_json,
-    token_due,
 )
+from flowprobe.local.stub.replies import ReplyWriter
 
 LAST_REQUESTS_KEPT = 100
 
@@ -54,14 +52,7 @@ _LOOPBACK_HINT = "127.0.0.1, ::1 or localhost"
 logger = logging.getLogger(__name__)
 
 
-def _sleep_until(deadline: float) -> None:
-    # Sleeping to a deadline rather than for a delay keeps write time from adding up over tokens.
-    remaining = deadline - time.monotonic()
-    if remaining > 0:
-        time.sleep(remaining)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(ReplyWriter):
     """Answers one connection's requests; every failure ends as JSON, never as a traceback."""
 
     protocol_version = "HTTP/1.1"
@@ -69,8 +60,6 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = _IDLE_TIMEOUT
     server: _StubServer
-    _response_started = False
-    _chunked = False
 
     def log_message(self, format: str, *args: Any) -> None:
         """Log nothing: the stub sits on a load test's hot path, and headers may carry keys."""
@@ -86,12 +75,6 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         """Answer a PUT (the stub's own settings)."""
         self._answer()
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Answer the base class's protocol errors (bad request line, unknown method) as JSON."""
-        self.close_connection = True
-        text = message or HTTPStatus(code).phrase
-        self._send_json(code, error_body(text, "invalid_request_error"))
 
     def _answer(self) -> None:
         self._response_started = False
@@ -158,72 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         if chat.stream:
             self._stream(reply, settings, received_at)
         else:
-            _sleep_until(token_due(settings, received_at, settings.tokens - 1))
-            self._send_json(HTTPStatus.OK, reply.completion())
-
-    def _stream(self, reply: Reply, settings: StubSettings, received_at: float) -> None:
-        self._start_event_stream()
-        for index, token in enumerate(reply.tokens):
-            _sleep_until(token_due(settings, received_at, index))
-            if index == 0:
-                self._send_event(compact_json(reply.chunk({"role": "assistant", "content": ""})))
-            self._send_event(compact_json(reply.chunk({"content": token})))
-        self._send_event(compact_json(reply.chunk({}, finish_reason="stop")))
-        if reply.chat.include_usage:
-            self._send_event(compact_json(reply.usage_chunk()))
-        self._send_event("[DONE]")
-        if self._chunked:
-            self._write_now(b"0\r\n\r\n")
-
-    # --- writing ------------------------------------------------------------------------
-
-    def _send_json(self, status: int, payload: dict[str, Any], *, allow: str = "") -> None:
-        data = compact_json(payload).encode()
-        self._response_started = True
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if allow:
-            self.send_header("Allow", allow)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self._write_now(data)
-
-    def _send_failure(self, error: RequestError) -> None:
-        if self._response_started:
-            # Half an answer is out; the only honest ending is to cut the connection.
-            self.close_connection = True
-            return
-        if error.close:
-            self.close_connection = True
-        self._send_json(error.status, error.body(), allow=error.allow)
-
-    def _start_event_stream(self) -> None:
-        # HTTP/1.0 has no chunked encoding: there, the body ends when the connection closes.
-        self._chunked = self.request_version != "HTTP/1.0"
-        if not self._chunked:
-            self.close_connection = True
-        self._response_started = True
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
-        if self._chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-
-    def _send_event(self, data: str) -> None:
-        event = f"data: {data}\n\n".encode()
-        if self._chunked:
-            event = b"%X\r\n%s\r\n" % (len(event), event)
-        self._write_now(event)
-
-    def _write_now(self, data: bytes) -> None:
-        self.wfile.write(data)
-        self.wfile.flush()
+            self._send_completion(reply, settings, received_at)
 
 
 class _StubServer(ThreadingHTTPServer):
