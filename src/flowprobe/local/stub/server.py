@@ -1,7 +1,7 @@
-"""The stub's HTTP server: loopback only, keep-alive, chunked streams, stoppable from a test.
+"""StubLLM, the stub's lifecycle: bound on creation, served in a thread or the foreground, stopped.
 
-What it answers is decided in ``protocol.py``, bodies are read by ``body.py`` and answers
-written by ``replies.py``; this module routes requests and owns the sockets and threads.
+Requests are answered by ``handler.py`` on the server of ``http_server.py``; this module binds
+it on loopback only, and stops a foreground stub on SIGTERM.
 """
 
 from __future__ import annotations
@@ -9,204 +9,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
-import logging
 import signal
-import socket
-import socketserver
-import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from http import HTTPStatus
-from http.server import ThreadingHTTPServer
 from types import FrameType
 from typing import Any, Self
 
 from flowprobe.errors import FlowprobeError, SettingsError
-from flowprobe.local.stub.body import read_body
-from flowprobe.local.stub.protocol import (
-    DEFAULT_SETTINGS,
-    SETTINGS_PATH,
-    Reply,
-    RequestError,
-    StubSettings,
-    api_path,
-    models_answer,
-    parse_chat_request,
-    parse_json,
-    settings_for_request,
-    settings_from_json,
-    settings_json,
-)
-from flowprobe.local.stub.replies import ReplyWriter
+from flowprobe.local.stub.handler import StubHandler
+from flowprobe.local.stub.http_server import StubHTTPServer, StubHTTPServer6
+from flowprobe.local.stub.protocol import DEFAULT_SETTINGS, StubSettings
 
-LAST_REQUESTS_KEPT = 100
-
+_LOOPBACK_HINT = "127.0.0.1, ::1 or localhost"
 # How often a serving loop checks for stop(); short so tests that start many stubs stay fast.
 _POLL_INTERVAL = 0.05
-# An idle keep-alive connection is dropped after this long, so abandoned clients do not pin threads.
-_IDLE_TIMEOUT = 300.0
-_LOOPBACK_HINT = "127.0.0.1, ::1 or localhost"
-
-logger = logging.getLogger(__name__)
-
-
-class _Handler(ReplyWriter):
-    """Answers one connection's requests; every failure ends as JSON, never as a traceback."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "flowprobe-stub-llm"
-    sys_version = ""
-    timeout = _IDLE_TIMEOUT
-    server: _StubServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Log nothing: the stub sits on a load test's hot path, and headers may carry keys."""
-
-    def do_GET(self) -> None:
-        """Answer a GET (models, health)."""
-        self._answer()
-
-    def do_POST(self) -> None:
-        """Answer a POST (chat completions)."""
-        self._answer()
-
-    def do_PUT(self) -> None:
-        """Answer a PUT (the stub's own settings)."""
-        self._answer()
-
-    def _answer(self) -> None:
-        self._response_started = False
-        try:
-            self.server.count_request()
-            body = read_body(self.headers, self.rfile)
-            self._route(body, received_at=time.monotonic())
-        except RequestError as error:
-            self._send_failure(error)
-        except (ConnectionError, TimeoutError):
-            self.close_connection = True  # the client left or stalled; there is no one to tell
-        except Exception:
-            logger.exception(
-                "flowprobe stub-llm failed to answer %s %s", self.command, api_path(self.path)
-            )
-            failure = RequestError(
-                HTTPStatus.INTERNAL_SERVER_ERROR,
-                "the stub failed; see its log",
-                kind="server_error",
-                close=True,
-            )
-            self._send_failure(failure)
-
-    def _route(self, body: bytes, received_at: float) -> None:
-        path = api_path(self.path)
-        if path == "/chat/completions":
-            self._require_method("POST")
-            self._chat(body, received_at)
-        elif path == "/models" or path.startswith("/models/"):
-            self._require_method("GET")
-            self._send_json(HTTPStatus.OK, models_answer(path))
-        elif path == "/health":
-            self._require_method("GET")
-            self._send_json(HTTPStatus.OK, {"status": "ok"})
-        elif path == SETTINGS_PATH:
-            self._settings(body)
-        else:
-            raise RequestError(
-                HTTPStatus.NOT_FOUND,
-                f"unknown path {self.command} {self.path}; the stub serves "
-                "POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id} and GET /health",
-            )
-
-    def _settings(self, body: bytes) -> None:
-        # Lets a test behind Langflow change the delays, since no header of its own reaches us.
-        if self.command == "PUT":
-            self.server.settings = settings_from_json(parse_json(body), self.server.settings)
-        else:
-            self._require_method("GET")
-        self._send_json(HTTPStatus.OK, settings_json(self.server.settings))
-
-    def _require_method(self, method: str) -> None:
-        if self.command != method:
-            message = f"{self.command} is not allowed on {self.path}; use {method}"
-            raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, message, allow=method)
-
-    def _chat(self, body: bytes, received_at: float) -> None:
-        payload = parse_json(body)
-        if isinstance(payload, dict):
-            self.server.last_requests.append(payload)
-        chat = parse_chat_request(payload)
-        settings = settings_for_request(self.server.settings, self.headers)
-        reply = Reply.build(chat, settings.tokens)
-        if chat.stream:
-            self._stream(reply, settings, received_at)
-        else:
-            self._send_completion(reply, settings, received_at)
-
-
-class _StubServer(ThreadingHTTPServer):
-    """A threading HTTP server that keeps the stub's counters and can cut its connections."""
-
-    daemon_threads = True
-    # Never share the port: a second stub on a taken port must fail, not split the traffic.
-    allow_reuse_port = False
-    # The default backlog of 5 drops connections when a load test opens many at once.
-    request_queue_size = 1024
-
-    def __init__(self, address: tuple[str, int], settings: StubSettings) -> None:
-        self.settings = settings
-        self.last_requests: deque[dict[str, Any]] = deque(maxlen=LAST_REQUESTS_KEPT)
-        self.requests_served = 0
-        self._lock = threading.Lock()
-        self._connections: set[Any] = set()
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks the host up with getfqdn, which can stall on DNS.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def get_request(self) -> tuple[Any, Any]:
-        connection, address = super().get_request()
-        # Without this, Nagle holds each small streamed chunk back until the previous is acked.
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection, address
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            return  # a client that hangs up is ordinary under load
-        logger.exception("flowprobe stub-llm: unexpected error on a connection")
-
-    def count_request(self) -> None:
-        with self._lock:
-            self.requests_served += 1
-
-    def close_connections(self) -> None:
-        """Cut every open connection, so keep-alive clients cannot outlive stop()."""
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _StubServer6(_StubServer):
-    address_family = socket.AF_INET6
-
-
-# --- the public server ----------------------------------------------------------------------
 
 
 class StubLLM:
@@ -338,10 +155,10 @@ def _host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _bind(address: str, port: int, settings: StubSettings) -> _StubServer:
-    server_class = _StubServer6 if ":" in address else _StubServer
+def _bind(address: str, port: int, settings: StubSettings) -> StubHTTPServer:
+    server_class = StubHTTPServer6 if ":" in address else StubHTTPServer
     try:
-        return server_class((address, port), settings)
+        return server_class((address, port), settings, StubHandler)
     except OSError as error:
         where = _host_port(address, port)
         if error.errno == errno.EADDRINUSE:
