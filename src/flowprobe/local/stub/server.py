@@ -1,27 +1,21 @@
 """StubLLM, the stub's lifecycle: bound on creation, served in a thread or the foreground, stopped.
 
-Requests are answered by ``handler.py`` on the server of ``http_server.py``; this module binds
-it on loopback only, and stops a foreground stub on SIGTERM.
+The sockets are bound in ``binding.py``, requests answered by ``handler.py``, and a foreground
+stub stops on SIGTERM through ``signals.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import ipaddress
-import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
-from types import FrameType
+from collections.abc import Callable
 from typing import Any, Self
 
 from flowprobe.errors import FlowprobeError, SettingsError
-from flowprobe.local.stub.handler import StubHandler
-from flowprobe.local.stub.http_server import StubHTTPServer, StubHTTPServer6
+from flowprobe.local.stub.binding import bind, host_port, loopback_address
 from flowprobe.local.stub.protocol import DEFAULT_SETTINGS, StubSettings
+from flowprobe.local.stub.signals import sigterm_interrupts
 
-_LOOPBACK_HINT = "127.0.0.1, ::1 or localhost"
 # How often a serving loop checks for stop(); short so tests that start many stubs stay fast.
 _POLL_INTERVAL = 0.05
 
@@ -34,7 +28,7 @@ class StubLLM:
     ) -> None:
         if not 0 <= port <= 65535:
             raise SettingsError(f"port must be 0 (any free port) to 65535, got {port}")
-        self._server = _bind(_loopback_address(host), port, settings)
+        self._server = bind(loopback_address(host), port, settings)
         self._state_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._serving = False
@@ -53,7 +47,7 @@ class StubLLM:
     @property
     def base_url(self) -> str:
         """What to give an OpenAI client as its base URL, e.g. ``http://127.0.0.1:PORT/v1``."""
-        return f"http://{_host_port(self.host, self.port)}/v1"
+        return f"http://{host_port(self.host, self.port)}/v1"
 
     @property
     def settings(self) -> StubSettings:
@@ -111,7 +105,7 @@ class StubLLM:
                 raise FlowprobeError("this stub LLM is already serving or was stopped")
             self._serving = True
         try:
-            with _sigterm_interrupts():
+            with sigterm_interrupts():
                 if ready is not None:
                     ready()
                 self._server.serve_forever(poll_interval=_POLL_INTERVAL)
@@ -132,52 +126,3 @@ class StubLLM:
 
     def __repr__(self) -> str:
         return f"StubLLM(base_url={self.base_url!r}, requests_served={self.requests_served})"
-
-
-def _loopback_address(host: str) -> str:
-    """The address to bind for ``host``; anything but loopback is refused (there is no auth)."""
-    name = host.strip().removeprefix("[").removesuffix("]")
-    if name.lower() == "localhost":
-        return "127.0.0.1"
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        address = None
-    if address is None or not address.is_loopback:
-        raise FlowprobeError(
-            f"flowprobe stub-llm only listens on loopback ({_LOOPBACK_HINT}), not {host!r}: "
-            "it has no authentication"
-        )
-    return str(address)
-
-
-def _host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _bind(address: str, port: int, settings: StubSettings) -> StubHTTPServer:
-    server_class = StubHTTPServer6 if ":" in address else StubHTTPServer
-    try:
-        return server_class((address, port), settings, StubHandler)
-    except OSError as error:
-        where = _host_port(address, port)
-        if error.errno == errno.EADDRINUSE:
-            raise FlowprobeError(f"port {where} is taken; choose another with --port") from None
-        raise FlowprobeError(f"cannot listen on {where}: {error.strerror or error}") from None
-
-
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """Make SIGTERM stop a foreground stub as Ctrl-C does (launchers terminate() it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
