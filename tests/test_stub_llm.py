@@ -638,6 +638,41 @@ def test_python_m_serves_until_sigterm() -> None:
     assert stderr == ""
 
 
+# The stub's process, SIGTERMed by itself the moment its "listening" line is out: what a launcher
+# that signals as soon as it reads the line does, with no race left to win or lose.
+_SIGTERM_ON_LISTENING = """
+import signal
+import click
+from flowprobe.cli import main
+
+echo = click.echo
+
+def echo_then_sigterm(message=None, **options):
+    echo(message, **options)
+    if "listening" in str(message):
+        signal.raise_signal(signal.SIGTERM)
+
+click.echo = echo_then_sigterm
+main(["stub-llm", "--port", "0"])
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is POSIX")
+def test_sigterm_as_soon_as_it_says_listening_exits_0() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _SIGTERM_ON_LISTENING],
+        capture_output=True,
+        text=True,
+        env=_environment(),
+        timeout=30,
+        check=False,
+    )
+
+    assert result.stdout.startswith("flowprobe stub-llm listening on http://127.0.0.1:")
+    assert result.returncode == 0  # -15 when the line went out before SIGTERM was handled
+    assert result.stderr == ""
+
+
 def test_python_m_refuses_a_public_host() -> None:
     result = subprocess.run(
         _module_command("--host", "0.0.0.0", "--port", "0"),

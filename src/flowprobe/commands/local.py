@@ -82,12 +82,13 @@ def stub_llm(
         tokens=tokens,
     )
     stub = StubLLM(host=host, port=port, settings=settings)
-    click.echo(
+    listening = (
         f"flowprobe stub-llm listening on {stub.base_url} "
         f"(first token delay {_milliseconds(first_token_delay_ms)}ms, "
         f"inter-token delay {_milliseconds(inter_token_delay_ms)}ms, {tokens} tokens)"
     )
-    stub.serve_forever()
+    # Said only once SIGTERM is handled: a launcher may terminate() the stub as soon as it reads it.
+    stub.serve_forever(ready=lambda: click.echo(listening))
 
 
 def _milliseconds(value: float) -> str:

@@ -42,6 +42,7 @@ one request: ``x-stub-first-token-delay-ms``, ``x-stub-inter-token-delay-ms`` (0
 
 from __future__ import annotations
 
+from flowprobe.local.stub.http_server import LAST_REQUESTS_KEPT
 from flowprobe.local.stub.protocol import (
     DEFAULT_SETTINGS,
     FIRST_TOKEN_DELAY_HEADER,
@@ -52,7 +53,7 @@ from flowprobe.local.stub.protocol import (
     StubSettings,
     answer_tokens,
 )
-from flowprobe.local.stub.server import LAST_REQUESTS_KEPT, StubLLM
+from flowprobe.local.stub.server import StubLLM
 
 __all__ = [
     "DEFAULT_SETTINGS",

@@ -1,6 +1,6 @@
 """The OpenAI wire format the stub speaks: what a request asks, what is answered, and when.
 
-No sockets here: the server (``server.py``) reads bytes and writes what these functions build,
+No sockets here: the handler (``handler.py``) reads bytes and writes what these functions build,
 so every rule of the answer can be read, and tested, in one place.
 """
 
