@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from flowprobe.commands.common import EXIT_FAILED
+from flowprobe.commands.common import EXIT_FAILED, F
 
 
 @click.group()
@@ -14,47 +15,33 @@ def baseline() -> None:
     """Stored baselines of load runs (loadtests/baselines/ by convention)."""
 
 
+def _file_option(*names: str, help: str) -> Callable[[F], F]:
+    """A required option naming one file (a summary, a baseline, where to store one)."""
+    kind = click.Path(dir_okay=False, path_type=Path)
+    return click.option(*names, required=True, type=kind, help=help)
+
+
 @baseline.command("save")
-@click.option(
-    "--run",
-    "run_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="the <scenario>_summary.json `flowprobe load` wrote",
-)
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="where to store it, e.g. loadtests/baselines/stream.json",
-)
+@_file_option("--run", "run_file", help="the <scenario>_summary.json `flowprobe load` wrote")
+@_file_option("--out", help="where to store it, e.g. loadtests/baselines/stream.json")
 def baseline_save(run_file: Path, out: Path) -> None:
     """Store a valid load run's summary, with its settings (never secrets), as a baseline."""
     from flowprobe.gate.baseline import save_baseline
 
-    document = save_baseline(run_file, out)
-    summary = document["summary"]
+    summary = save_baseline(run_file, out)
     click.echo(
-        f"baseline saved to {out}: {summary['requests']} calls over "
-        f"{summary['duration_s']:.0f} s, {len(summary['metrics_ms'])} metrics"
+        f"baseline saved to {out}: {summary.requests} calls over "
+        f"{summary.duration_s:.0f} s, {len(summary.metrics_ms)} metrics"
     )
 
 
 @click.command("gate")
-@click.option(
+@_file_option(
     "--baseline",
     "baseline_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
     help="a baseline saved by `flowprobe baseline save` (or a load summary)",
 )
-@click.option(
-    "--run",
-    "run_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="the new run's <scenario>_summary.json",
-)
+@_file_option("--run", "run_file", help="the new run's <scenario>_summary.json")
 @click.option(
     "--thresholds",
     "thresholds_file",

@@ -71,8 +71,9 @@ def read_summary(path: Path, what: str = "--run") -> LoadSummary:
     return summary
 
 
-def save_baseline(run: Path, out: Path) -> dict[str, Any]:
-    """Store a valid run's summary as a baseline at ``out``; secrets are scrubbed first."""
+def save_baseline(run: Path, out: Path) -> LoadSummary:
+    """Store a valid run's summary as a baseline at ``out``, secrets scrubbed first; returns
+    the summary stored."""
     summary = read_summary(run, "--run")
     if not summary.valid or not summary.requests:
         reasons = "; ".join(summary.reasons or ["no call completed"])
@@ -89,7 +90,7 @@ def save_baseline(run: Path, out: Path) -> dict[str, Any]:
     text = redact(text, (os.environ.get("FLOWPROBE_API_KEY"),))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    return document
+    return summary
 
 
 def _flatten(settings: Settings) -> dict[str, Any]:
