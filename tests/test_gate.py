@@ -217,6 +217,11 @@ def test_gate_command_exit_status_and_files(tmp_path: Path) -> None:
     done = invoke("baseline", "save", "--run", str(DATA / "baseline.json"), "--out", str(saved))
     assert done.exit_code == 0, done.output
     assert json.loads(saved.read_text())["flowprobe_baseline"] == 1
+    run = read_summary(DATA / "baseline.json")
+    assert (
+        f"baseline saved to {saved}: {run.requests} calls over {run.duration_s:.0f} s, "
+        f"{len(run.metrics_ms)} metrics"
+    ) in done.output
     healthy = invoke("gate", "--baseline", str(saved), "--run", str(DATA / "healthy.json"))
     assert healthy.exit_code == 0, healthy.output
     assert healthy.output.startswith("gate passed")
