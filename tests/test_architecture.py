@@ -8,6 +8,7 @@ a verdict importing a load user) is how an architecture rots one convenient impo
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import flowprobe
@@ -123,3 +124,22 @@ def test_the_checker_sees_an_upward_and_a_sideways_arrow() -> None:
         "flowprobe.drift.compare -> flowprobe.samples.render",
         "flowprobe.wire.client -> flowprobe.checks.answer",
     ]
+
+
+def _documented_layers() -> dict[int, set[str]]:
+    """The layers as docs/architecture.md's table names them (top level: its modules)."""
+    doc = (PACKAGE.parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    layers: dict[int, set[str]] = {}
+    for row in doc.splitlines():
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].isdigit():
+            named = cells[2] if cells[1] == "top level" else cells[1]
+            found = {name.rstrip("/") for name in re.findall(r"`([^`]+)`", named)}
+            if cells[1] == "top level":  # only the module names, not what each owns
+                found = {name for name in found if name.isidentifier()} & LAYERS[0]
+            layers.setdefault(int(cells[0]), set()).update(found)
+    return layers
+
+
+def test_the_documented_layers_are_the_checked_ones() -> None:
+    assert _documented_layers() == dict(enumerate(LAYERS))
