@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from flowprobe.cassettes import (
 from flowprobe.target import Target
 from flowprobe.wire.client import RunClient, run_body
 from flowprobe.wire.upload import upload_file
+from loopback import RunAnswerServer, serving
 
 SECRET = "sk-recording-secret-0123456789abcdef"
 LANGFLOW_KEY = "lf-key-never-in-a-cassette-42"
@@ -207,42 +206,10 @@ class TestVcrSettings:
 # -- end to end: record a real call, read the YAML, replay it --------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.server.received.append(self.rfile.read(int(self.headers["content-length"])))
-        answer = json.dumps({"session_id": "s", "outputs": []}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(answer)))
-        self.send_header("set-cookie", f"session={SECRET}; HttpOnly")
-        self.end_headers()
-        self.wfile.write(answer)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.received: list[bytes] = []
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    httpd = _Server()
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+def server() -> Iterator[RunAnswerServer]:
+    with serving(RunAnswerServer({"set-cookie": f"session={SECRET}; HttpOnly"})) as httpd:
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 def recorder() -> vcr.VCR:
@@ -251,7 +218,7 @@ def recorder() -> vcr.VCR:
     return instance
 
 
-def target(server: _Server) -> Target:
+def target(server: RunAnswerServer) -> Target:
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     return Target(base_url=base_url, flow="f", api_key=SECRET)
 
@@ -262,7 +229,7 @@ def call(client: RunClient, body: dict[str, Any] | None = None) -> Any:
 
 class TestCassette:
     def test_a_recorded_call_keeps_no_secret_and_replays(
-        self, server: _Server, tmp_path: Path
+        self, server: RunAnswerServer, tmp_path: Path
     ) -> None:
         with (
             recorder().use_cassette("call.yaml", **vcr_settings(tmp_path, "once")),
@@ -288,7 +255,9 @@ class TestCassette:
         assert replayed.status == 200
         assert replayed.body == recorded.body
 
-    def test_a_different_body_does_not_replay(self, server: _Server, tmp_path: Path) -> None:
+    def test_a_different_body_does_not_replay(
+        self, server: RunAnswerServer, tmp_path: Path
+    ) -> None:
         with (
             recorder().use_cassette("call.yaml", **vcr_settings(tmp_path, "once")),
             RunClient(target(server)) as client,
@@ -301,7 +270,7 @@ class TestCassette:
         ):
             call(client, run_body(input_value="something else"))
 
-    def test_an_upload_records_and_replays(self, server: _Server, tmp_path: Path) -> None:
+    def test_an_upload_records_and_replays(self, server: RunAnswerServer, tmp_path: Path) -> None:
         content = f"flowprobe upload {SECRET}".encode()
         with (
             recorder().use_cassette("upload.yaml", **vcr_settings(tmp_path, "once")),
@@ -318,7 +287,7 @@ class TestCassette:
 
     @pytest.mark.parametrize("content", [b'{"input_value": "flowprobe', b"42", b'"text"'])
     def test_bodies_that_are_not_json_objects_record_and_replay(
-        self, server: _Server, tmp_path: Path, content: bytes
+        self, server: RunAnswerServer, tmp_path: Path, content: bytes
     ) -> None:
         # The error suites send such bodies (with content-type application/json) on purpose.
         with (

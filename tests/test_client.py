@@ -30,6 +30,7 @@ from flowprobe.wire.client import (
     run_body,
 )
 from flowprobe.wire.stream import StreamOutcome
+from loopback import serving
 
 KEY = "sk-client-secret-0123456789abcdef"
 SESSION = "5f1c7d0e-2b8a-4c55-9d7e-0a6b1f3e9c21"
@@ -764,16 +765,11 @@ class _Server(ThreadingHTTPServer):
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
-    httpd = _Server()
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield httpd
-    finally:
-        httpd.stopping.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serving(_Server()) as httpd:
+        try:
+            yield httpd
+        finally:
+            httpd.stopping.set()  # scripts that wait for the end stop before the server does
 
 
 def real_client(httpd: _Server, deadlines: Deadlines | None = None) -> RunClient:

@@ -278,7 +278,7 @@ def _free_port() -> int:
         (("missing-dir", str(CASSETTES)), "missing-dir is not a folder of cassettes"),
         ((str(CASSETTES), "missing-dir"), "is neither a cassette folder nor a live target"),
         ((str(CASSETTES.parent / "contracts"), str(CASSETTES)), "is not a cassette set"),
-        ((str(CASSETTES), "http://10.1.2.3:7860"), "only against a loopback target"),
+        ((str(CASSETTES), "http://staging.invalid:7860"), "only against a loopback target"),
     ],
 )
 def test_bad_arguments_are_one_sentence_and_exit_2(

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 # pytester forgets the modules a run imports; vcr (and yaml's C loader under it) must outlive
 # the runs, or the cassette a run records cannot be read back by the next one.
 import vcr  # noqa: F401
+
+from loopback import RunAnswerServer, serving
 
 pytest_plugins = ["pytester"]
 
@@ -304,45 +303,10 @@ class TestViolationProperties:
 # -- cassettes: what gets recorded, matched and scrubbed, and a user's own settings ----------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.server.received.append(self.rfile.read(int(self.headers["content-length"])))
-        answer = json.dumps({"session_id": "s", "outputs": []}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.received: list[bytes] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    httpd = _Server()
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+def server() -> Iterator[RunAnswerServer]:
+    with serving(RunAnswerServer()) as httpd:
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 CALL = """
@@ -361,8 +325,8 @@ def call_file(pytester: pytest.Pytester, text: str) -> None:
 
 @pytest.fixture
 def recorded(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, server: _Server
-) -> _Server:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, server: RunAnswerServer
+) -> RunAnswerServer:
     """One call recorded through the plugin into cassettes/test_calls/test_call.yaml."""
     project(pytester, 'flow = "f"')
     set_env(
@@ -380,7 +344,7 @@ def recorded(
 
 class TestCassettes:
     def test_a_recorded_call_keeps_no_secret_and_replays(
-        self, pytester: pytest.Pytester, recorded: _Server
+        self, pytester: pytest.Pytester, recorded: RunAnswerServer
     ) -> None:
         text = (pytester.path / "cassettes/test_calls/test_call.yaml").read_text("utf-8")
         assert KEY not in text
@@ -389,7 +353,7 @@ class TestCassettes:
         assert len(recorded.received) == 1  # the replay never reached the server
 
     def test_a_different_body_does_not_replay(
-        self, pytester: pytest.Pytester, recorded: _Server
+        self, pytester: pytest.Pytester, recorded: RunAnswerServer
     ) -> None:
         call_file(pytester, "something else")
         result = run(pytester)
@@ -398,7 +362,7 @@ class TestCassettes:
         assert len(recorded.received) == 1
 
     def test_a_users_vcr_config_overrides_flowprobes(
-        self, pytester: pytest.Pytester, recorded: _Server
+        self, pytester: pytest.Pytester, recorded: RunAnswerServer
     ) -> None:
         pytester.makeconftest(
             """
@@ -414,7 +378,7 @@ class TestCassettes:
         assert len(recorded.received) == 1
 
     def test_a_users_vcr_cassette_dir_overrides_flowprobes(
-        self, pytester: pytest.Pytester, recorded: _Server
+        self, pytester: pytest.Pytester, recorded: RunAnswerServer
     ) -> None:
         pytester.makeconftest(
             """
