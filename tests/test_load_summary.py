@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from flowprobe.errors import SummaryFileError
 from flowprobe.gate.baseline import read_summary
@@ -142,6 +143,14 @@ def test_a_malformed_summary_is_refused_naming_the_field(change: str, problem: s
     assert message.startswith("--run file run.json is not a flowprobe load summary (")
     assert problem in message
     assert "\n" not in message
+
+
+def test_the_summary_schema_is_a_valid_2020_12_schema() -> None:
+    schema = json.loads(
+        (ROOT / "src" / "flowprobe" / "load" / "summary.schema.json").read_text(encoding="utf-8")
+    )
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
 def test_a_document_that_is_no_object_is_refused() -> None:

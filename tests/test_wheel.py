@@ -68,11 +68,17 @@ print(sorted(contracts.NAMES) == sorted(p.stem for p in contracts.contracts_dir(
 print(resources.files("flowprobe").joinpath("samples/templates/run.sh.tmpl").is_file())
 print(resources.files("flowprobe").joinpath("deploycheck/templates/report.html.j2").is_file())
 print(resources.files("flowprobe").joinpath("py.typed").is_file())
+from flowprobe.errors import SummaryFileError
+from flowprobe.load.summary import LoadSummary
+try:
+    LoadSummary.from_json([])
+except SummaryFileError as refused:  # the summary's schema was read from the wheel
+    print("(the document must be an object)" in str(refused))
 """
     contracts_dir, flows_dir, *found = _run(unpacked, code, tmp_path).split()
     assert contracts_dir == str(unpacked / "flowprobe" / "contracts_data")
     assert flows_dir == str(unpacked / "flowprobe" / "flows_data")
-    assert found == ["True", "True", "True", "True"]
+    assert found == ["True", "True", "True", "True", "True"]
 
 
 def test_every_module_in_the_wheel_imports(unpacked: Path, tmp_path: Path) -> None:

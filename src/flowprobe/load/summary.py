@@ -1,7 +1,8 @@
 """A load run's summary as data: what ``flowprobe load`` writes and the gate and check read.
 
-:meth:`LoadSummary.from_json` checks a decoded ``<scenario>_summary.json`` field by field and
-raises :class:`~flowprobe.errors.SummaryFileError` naming the first thing wrong;
+:meth:`LoadSummary.from_json` checks a decoded ``<scenario>_summary.json`` against its JSON
+Schema (``summary.schema.json``) and raises :class:`~flowprobe.errors.SummaryFileError` naming
+the field that is wrong;
 :meth:`LoadSummary.to_json` gives back the same JSON, key for key and in the same order, so a
 summary or baseline read and written again is unchanged. Summaries written before format 2
 (no ``format``, ``tokens``, histograms or ``settings.run``) read with those parts as ``None``.
@@ -11,9 +12,15 @@ This module does not import locust: the gate and ``flowprobe check`` read summar
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
 
 from flowprobe.errors import SummaryFileError
 
@@ -22,74 +29,48 @@ SUMMARY_FORMAT = 2
 PERCENTILE_NAMES = ("p50", "p90", "p95", "p99")
 
 
-class _Malformed(Exception):
-    """What keeps a document from being a summary; :meth:`LoadSummary.from_json` words it."""
+Json = Mapping[str, Any]
+_TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "string": "a string",
+    "object": "an object",
+    "array": "a list of strings",  # the only lists a summary holds
+}
 
 
-class _Fields:
-    """Typed reads of one JSON object, each naming its JSON path when a value is wrong.
-
-    Every key read must be present; ``nullable`` lets its value be ``null``. Keys that older
-    summaries lack are read only when :meth:`has` finds them.
-    """
-
-    def __init__(self, data: Any, where: str) -> None:
-        if not isinstance(data, Mapping):
-            raise _Malformed(f"{where.rstrip('.') or 'the document'} must be an object")
-        self.data: Mapping[str, Any] = data
-        self.where = where
-
-    def has(self, key: str) -> bool:
-        return key in self.data
-
-    def _get(self, key: str) -> Any:
-        if key not in self.data:
-            raise _Malformed(f"no {self.where}{key}")
-        return self.data[key]
-
-    def _checked(self, key: str, fits: bool, value: Any, nullable: bool, kind: str) -> Any:
-        if fits or (nullable and value is None):
-            return value
-        raise _Malformed(f"{self.where}{key} must be {kind}")
-
-    def number(self, key: str, *, nullable: bool = False) -> Any:
-        """An int or a float, kept as it was so that it is written back the same."""
-        value = self._get(key)
-        return self._checked(key, _is_number(value), value, nullable, "a number")
-
-    def integer(self, key: str, *, nullable: bool = False) -> Any:
-        value = self._get(key)
-        fits = isinstance(value, int) and not isinstance(value, bool)
-        return self._checked(key, fits, value, nullable, "a whole number")
-
-    def flag(self, key: str) -> bool:
-        value = self._get(key)
-        return bool(self._checked(key, isinstance(value, bool), value, False, "true or false"))
-
-    def text(self, key: str, *, nullable: bool = False) -> Any:
-        value = self._get(key)
-        return self._checked(key, isinstance(value, str), value, nullable, "a string")
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        value = self._get(key)
-        fits = isinstance(value, list) and all(isinstance(item, str) for item in value)
-        return tuple(self._checked(key, fits, value, False, "a list of strings"))
-
-    def nested(self, key: str) -> _Fields:
-        return _Fields(self._get(key), f"{self.where}{key}.")
-
-    def nested_or_none(self, key: str) -> _Fields | None:
-        """An object that may be ``null`` (``arrivals.lateness_ms`` in a closed-loop run)."""
-        return None if self._get(key) is None else self.nested(key)
-
-    def members(self, key: str) -> dict[str, _Fields]:
-        """Each member of an object of objects, such as ``metrics_ms``."""
-        inner = self.nested(key)
-        return {str(name): inner.nested(str(name)) for name in inner.data}
+@cache
+def _validator() -> Draft202012Validator:
+    """The summary's JSON Schema (``summary.schema.json``, shipped beside this module)."""
+    text = resources.files("flowprobe.load").joinpath("summary.schema.json").read_text("utf-8")
+    return Draft202012Validator(json.loads(text))
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _problem(document: Any) -> str | None:
+    """The most relevant way ``document`` is no summary, in words; None when it is one."""
+    error = best_match(_validator().iter_errors(document))
+    return None if error is None else _words(error)
+
+
+def _words(error: ValidationError) -> str:
+    steps = list(error.absolute_path)
+    if steps and isinstance(steps[-1], int):  # an item of a list: the list is what is wrong
+        return f"{'.'.join(map(str, steps[:-1]))} must be {_TYPE_WORDS['array']}"
+    where = ".".join(map(str, steps))
+    if error.validator == "required":
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return "no " + ", ".join(f"{where}.{key}" if where else key for key in missing)
+    if "propertyNames" in error.schema_path:
+        return f"{where}.{error.instance} is not a number of milliseconds"
+    if error.validator == "exclusiveMinimum":
+        return f"{where} must be above {error.validator_value}"
+    if error.validator == "type":
+        wanted = error.validator_value
+        kinds = wanted if isinstance(wanted, list) else [wanted]
+        shown = [_TYPE_WORDS[kind] for kind in kinds if kind != "null"]
+        return f"{where or 'the document'} must be {' or '.join(shown)}"
+    return f"{where or 'the document'}: {error.message}"
 
 
 def _bucket(text: str) -> float:
@@ -128,17 +109,18 @@ class Metric:
         return value
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Metric:
-        count, failures = fields.integer("count"), fields.integer("failures")
-        shown = {name: fields.number(name) for name in PERCENTILE_NAMES}
+    def _read(cls, data: Json) -> Metric:
+        histogram = data.get("histogram")
         return cls(
-            count=count,
-            failures=failures,
-            **shown,
-            mean=fields.number("mean"),
-            min=fields.number("min", nullable=True),
-            max=fields.number("max"),
-            histogram=_histogram(fields),
+            count=data["count"],
+            failures=data["failures"],
+            **{name: data[name] for name in PERCENTILE_NAMES},
+            mean=data["mean"],
+            min=data["min"],
+            max=data["max"],
+            histogram=None
+            if histogram is None
+            else {_bucket(key): count for key, count in histogram.items()},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -148,22 +130,6 @@ class Metric:
         if self.histogram is not None:
             shown["histogram"] = {str(value): n for value, n in self.histogram.items()}
         return shown
-
-
-def _histogram(fields: _Fields) -> dict[float, int] | None:
-    if not fields.has("histogram"):
-        return None
-    found = fields.nested("histogram")
-    counts: dict[float, int] = {}
-    for key, count in found.data.items():
-        try:
-            value = _bucket(str(key))
-        except ValueError:
-            raise _Malformed(f"{found.where}{key} is not a number of milliseconds") from None
-        if not isinstance(count, int) or isinstance(count, bool):
-            raise _Malformed(f"{found.where}{key} must be a whole number")
-        counts[value] = count
-    return counts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,13 +143,13 @@ class Arrivals:
     lateness_ms: Metric | None
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Arrivals:
-        lateness = fields.nested_or_none("lateness_ms")
+    def _read(cls, data: Json) -> Arrivals:
+        lateness = data["lateness_ms"]
         return cls(
-            open_loop=fields.flag("open_loop"),
-            started=fields.integer("started"),
-            missed=fields.integer("missed"),
-            missed_ratio=fields.number("missed_ratio"),
+            open_loop=data["open_loop"],
+            started=data["started"],
+            missed=data["missed"],
+            missed_ratio=data["missed_ratio"],
             lateness_ms=None if lateness is None else Metric._read(lateness),
         )
 
@@ -205,8 +171,8 @@ class GeneratorCpu:
     samples: int
 
     @classmethod
-    def _read(cls, fields: _Fields) -> GeneratorCpu:
-        return cls(max=fields.number("max", nullable=True), samples=fields.integer("samples"))
+    def _read(cls, data: Json) -> GeneratorCpu:
+        return cls(max=data["max"], samples=data["samples"])
 
     def to_json(self) -> dict[str, Any]:
         return {"max": self.max, "samples": self.samples}
@@ -221,12 +187,8 @@ class Slo:
     met: bool
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Slo:
-        return cls(
-            ttft_p95_ms=fields.number("ttft_p95_ms"),
-            e2e_p95_ms=fields.number("e2e_p95_ms"),
-            met=fields.flag("met"),
-        )
+    def _read(cls, data: Json) -> Slo:
+        return cls(ttft_p95_ms=data["ttft_p95_ms"], e2e_p95_ms=data["e2e_p95_ms"], met=data["met"])
 
     def to_json(self) -> dict[str, Any]:
         return {"ttft_p95_ms": self.ttft_p95_ms, "e2e_p95_ms": self.e2e_p95_ms, "met": self.met}
@@ -243,13 +205,13 @@ class RunShape:
     shape: str | None
 
     @classmethod
-    def _read(cls, fields: _Fields) -> RunShape:
+    def _read(cls, data: Json) -> RunShape:
         return cls(
-            user_classes=fields.texts("user_classes"),
-            users=fields.integer("users", nullable=True),
-            spawn_rate=fields.number("spawn_rate", nullable=True),
-            run_time_s=fields.number("run_time_s", nullable=True),
-            shape=fields.text("shape", nullable=True),
+            user_classes=tuple(data["user_classes"]),
+            users=data["users"],
+            spawn_rate=data["spawn_rate"],
+            run_time_s=data["run_time_s"],
+            shape=data["shape"],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -276,13 +238,13 @@ class Settings:
     run: RunShape | None = None
 
     @classmethod
-    def _read(cls, fields: _Fields) -> Settings:
+    def _read(cls, data: Json) -> Settings:
         return cls(
-            target=fields.text("target"),
+            target=data["target"],
             # Copied, so that the caller's document and this summary never change each other.
-            flowprobe=copy.deepcopy(dict(fields.nested("flowprobe").data)),
-            load=copy.deepcopy(dict(fields.nested("load").data)),
-            run=RunShape._read(fields.nested("run")) if fields.has("run") else None,
+            flowprobe=copy.deepcopy(dict(data["flowprobe"])),
+            load=copy.deepcopy(dict(data["load"])),
+            run=RunShape._read(data["run"]) if "run" in data else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -294,28 +256,6 @@ class Settings:
         if self.run is not None:
             shown["run"] = self.run.to_json()
         return shown
-
-
-# Every key a summary has had since flowprobe first wrote one; format and tokens came with 2.
-_REQUIRED = (
-    "duration_s",
-    "requests",
-    "failures",
-    "error_rate",
-    "requests_per_s",
-    "tokens_per_s",
-    "goodput_per_s",
-    "calls",
-    "metrics_ms",
-    "errors_by_kind",
-    "arrivals",
-    "generator_cpu_percent",
-    "settings",
-    "slo",
-    "valid",
-    "passed",
-    "reasons",
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -360,40 +300,33 @@ class LoadSummary:
         Raises :class:`~flowprobe.errors.SummaryFileError` naming ``source`` and the first
         field that is missing or of the wrong type.
         """
-        try:
-            return cls._read(_Fields(document, ""))
-        except _Malformed as problem:
-            raise SummaryFileError(
-                f"{source} is not a flowprobe load summary ({problem})"
-            ) from None
+        problem = _problem(document)
+        if problem is not None:
+            raise SummaryFileError(f"{source} is not a flowprobe load summary ({problem})")
+        return cls._read(document)
 
     @classmethod
-    def _read(cls, fields: _Fields) -> LoadSummary:
-        missing = [key for key in _REQUIRED if not fields.has(key)]
-        if missing:
-            raise _Malformed("no " + ", ".join(missing))
-        if fields.number("duration_s") <= 0:
-            raise _Malformed("duration_s must be above 0")
+    def _read(cls, data: Json) -> LoadSummary:
         return cls(
-            format=fields.integer("format") if fields.has("format") else None,
-            duration_s=fields.number("duration_s"),
-            requests=fields.integer("requests"),
-            failures=fields.integer("failures"),
-            error_rate=fields.number("error_rate"),
-            requests_per_s=fields.number("requests_per_s"),
-            tokens=fields.integer("tokens") if fields.has("tokens") else None,
-            tokens_per_s=fields.number("tokens_per_s"),
-            goodput_per_s=fields.number("goodput_per_s"),
-            calls={name: Metric._read(f) for name, f in fields.members("calls").items()},
-            metrics_ms={name: Metric._read(f) for name, f in fields.members("metrics_ms").items()},
-            errors_by_kind=_counts(fields.nested("errors_by_kind")),
-            arrivals=Arrivals._read(fields.nested("arrivals")),
-            generator_cpu_percent=GeneratorCpu._read(fields.nested("generator_cpu_percent")),
-            settings=Settings._read(fields.nested("settings")),
-            slo=Slo._read(fields.nested("slo")),
-            valid=fields.flag("valid"),
-            passed=fields.flag("passed"),
-            reasons=fields.texts("reasons"),
+            format=data.get("format"),
+            duration_s=data["duration_s"],
+            requests=data["requests"],
+            failures=data["failures"],
+            error_rate=data["error_rate"],
+            requests_per_s=data["requests_per_s"],
+            tokens=data.get("tokens"),
+            tokens_per_s=data["tokens_per_s"],
+            goodput_per_s=data["goodput_per_s"],
+            calls={name: Metric._read(entry) for name, entry in data["calls"].items()},
+            metrics_ms={name: Metric._read(entry) for name, entry in data["metrics_ms"].items()},
+            errors_by_kind=dict(data["errors_by_kind"]),
+            arrivals=Arrivals._read(data["arrivals"]),
+            generator_cpu_percent=GeneratorCpu._read(data["generator_cpu_percent"]),
+            settings=Settings._read(data["settings"]),
+            slo=Slo._read(data["slo"]),
+            valid=data["valid"],
+            passed=data["passed"],
+            reasons=tuple(data["reasons"]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -422,8 +355,3 @@ class LoadSummary:
             reasons=list(self.reasons),
         )
         return shown
-
-
-def _counts(fields: _Fields) -> dict[str, int]:
-    """``errors_by_kind``: a whole number per kind."""
-    return {str(kind): fields.integer(str(kind)) for kind in fields.data}
