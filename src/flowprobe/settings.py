@@ -8,6 +8,7 @@ plugin and the docs cannot drift apart.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -49,6 +50,27 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _tweaks_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"must be a JSON object of tweaks ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise ValueError('must be a JSON object of tweaks, e.g. {"Agent-x": {"model": ...}}')
+    return value
+
+
+SESSION_FRESH = "fresh"  # a new session id on every call
+SESSION_NONE = "none"  # no session_id: Langflow files every call under the flow's id
+
+
+def _session_mode(text: str) -> str:
+    value = text.strip()
+    if not value:
+        raise ValueError("must be 'fresh', 'none' or a session id")
+    return value
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("base_url", "Langflow's base URL, e.g. http://127.0.0.1:7860", alias="--flowprobe-url"),
     Setting("flow", "the flow's id (UUID) or its endpoint name"),
@@ -60,9 +82,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timeout", "total seconds allowed for one run call", parse=_positive_seconds),
     Setting("cassette_dir", "where cassettes are read and written"),
     Setting("findings_baseline", "JSON file of accepted findings {id: reason}"),
+    Setting(
+        "tweaks",
+        "tweaks (a JSON object) sent on every call, under the suites' own, e.g. a model choice",
+        parse=_tweaks_object,
+        secret=True,  # tweaks often carry keys; shown redacted
+    ),
+    Setting(
+        "session",
+        "session_id on every call: 'fresh' (a new one per call), 'none', or a fixed id",
+        parse=_session_mode,
+    ),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
-DEFAULTS: dict[str, Any] = {"auth": "x-api-key", "timeout": 60.0, "cassette_dir": "cassettes"}
+DEFAULTS: dict[str, Any] = {
+    "auth": "x-api-key",
+    "timeout": 60.0,
+    "cassette_dir": "cassettes",
+    "tweaks": {},
+    "session": SESSION_FRESH,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +155,13 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
     if source.startswith("pyproject"):
         where = f"{setting.name} in [tool.flowprobe]"
     try:
-        # Numbers from TOML are checked too: str() then parse keeps one path for every layer.
-        value = setting.parse(str(raw))
+        # Numbers from TOML are checked too: str() then parse keeps one path for every layer;
+        # a TOML table (tweaks) becomes the JSON text the environment would carry.
+        text = json.dumps(raw) if isinstance(raw, dict) else str(raw)
+        value = setting.parse(text)
     except ValueError as exc:
-        raise SettingsError(f"{where}={raw!r} is not valid: {exc}") from None
+        shown = REDACTED if setting.secret else repr(raw)
+        raise SettingsError(f"{where}={shown} is not valid: {exc}") from None
     if setting.choices and value not in setting.choices:
         shown = REDACTED if setting.secret else repr(raw)
         raise SettingsError(f"{where}={shown} is not one of: {', '.join(setting.choices)}")
