@@ -32,9 +32,17 @@ STUB_PORT = LocalConfig().stub_port
 @click.option(
     "--tokens", type=click.IntRange(1), default=None, help="tokens in each stub answer [default: 8]"
 )
-def up(**options: Any) -> None:
+@click.option(
+    "--starter",
+    "starters",
+    multiple=True,
+    metavar="NAME",
+    help="also import this Langflow starter project (repeatable), e.g. 'Memory Chatbot': "
+    "unmodified except that its model is the stub LLM; endpoint name starter-<name>",
+)
+def up(starters: tuple[str, ...], **options: Any) -> None:
     """Start the local target: Langflow on loopback, the stub LLM, the reference flows."""
-    config = local_config(**options)
+    config = local_config(starters=starters, **options)
     values = langflow.up(config, say)
     env_file = target_env_file(config)
     click.echo(
@@ -42,6 +50,8 @@ def up(**options: Any) -> None:
         f"flows {values['FLOWPROBE_FLOW']}, {values['FLOWPROBE_NO_MODEL_FLOW']} "
         f"and {values['FLOWPROBE_FILE_FLOW']}"
     )
+    if values.get("FLOWPROBE_STARTER_FLOWS"):
+        click.echo(f"starter projects: {values['FLOWPROBE_STARTER_FLOWS']}")
     click.echo(f"settings written to {env_file}; use them with:\n  source {env_file}")
 
 

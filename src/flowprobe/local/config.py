@@ -40,6 +40,7 @@ class LocalConfig:
     first_token_delay_ms: float = 50.0
     inter_token_delay_ms: float = 20.0
     tokens: int = 8
+    starters: tuple[str, ...] = ()  # Langflow's own starter projects to import, by name
 
     @property
     def base_url(self) -> str:
@@ -48,6 +49,11 @@ class LocalConfig:
     @property
     def stub_url(self) -> str:
         return f"http://127.0.0.1:{self.stub_port}/v1"
+
+    @property
+    def stub_url_v6(self) -> str:
+        """The stub on IPv6 loopback: what Langflow's global variables name (see ``starters``)."""
+        return f"http://[::1]:{self.stub_port}/v1"
 
 
 def environment_dir() -> Path:
@@ -70,7 +76,7 @@ def langflow_environment(config: LocalConfig) -> dict[str, str]:
         "LANGFLOW_AUTO_LOGIN": "true",
         "LANGFLOW_DATABASE_URL": f"sqlite:///{state / 'langflow.db'}",
         "LANGFLOW_CONFIG_DIR": str(state),
-        "LANGFLOW_SSRF_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LANGFLOW_SSRF_ALLOWED_HOSTS": "127.0.0.1,localhost,::1",
         "LANGFLOW_PRETTY_LOGS": "false",
         "LANGFLOW_STORE": "false",
         "LANGFLOW_MCP_COMPOSER_ENABLED": "false",

@@ -29,6 +29,8 @@ def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> 
     logs.mkdir(parents=True, exist_ok=True)
     pids = {
         "stub": processes.spawn(_stub_command(config), logs / "stub-llm.log"),
+        # The same stub on ::1, the address Langflow's OPENAI_BASE_URL variable names.
+        "stub_v6": processes.spawn(_stub_command(config, "::1"), logs / "stub-llm-v6.log"),
         "langflow": processes.spawn(
             _server_command(config, langflow), logs / "langflow.log", langflow_environment(config)
         ),
@@ -46,6 +48,14 @@ def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> 
         progress,
     )
     processes.wait_healthy(
+        config.stub_url_v6.removesuffix("/v1") + "/health",
+        pids["stub_v6"],
+        logs / "stub-llm-v6.log",
+        30,
+        "the stub LLM on ::1",
+        progress,
+    )
+    processes.wait_healthy(
         config.base_url + "/health",
         pids["langflow"],
         logs / "langflow.log",
@@ -56,11 +66,13 @@ def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> 
     return pids
 
 
-def _stub_command(config: LocalConfig) -> list[str]:
+def _stub_command(config: LocalConfig, host: str = "127.0.0.1") -> list[str]:
     return [
         sys.executable,
         "-m",
         "flowprobe.local.stub",
+        "--host",
+        host,
         "--port",
         str(config.stub_port),
         "--first-token-delay-ms",
@@ -88,9 +100,10 @@ def _server_command(config: LocalConfig, langflow: Path) -> list[str]:
 
 
 def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                return False
     return True

@@ -66,17 +66,23 @@ def wait_healthy(
     )
 
 
+# What `up` starts, by the name its pid is recorded under: Langflow, and the stub LLM on each
+# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables).
+PROCESSES = ("langflow", "stub", "stub_v6")
+
+
 def running(config: LocalConfig) -> bool:
     """Whether the processes recorded by ``up`` are alive."""
     pids = _read_pids(config)
-    return bool(pids) and all(_alive(int(pids[k])) for k in ("stub", "langflow"))
+    recorded = [int(pids.get(name, 0)) for name in PROCESSES]
+    return all(pid > 0 and _alive(pid) for pid in recorded)
 
 
 def stop(config: LocalConfig, progress: Progress) -> int:
     """Stop exactly the processes ``up`` started; return how many were running."""
     pids = _read_pids(config)
     stopped = 0
-    for name in ("langflow", "stub"):
+    for name in PROCESSES:
         pid = int(pids.get(name, 0))
         expected = "langflow" if name == "langflow" else "flowprobe.local.stub"
         if pid and _alive(pid) and expected in _command_line(pid):

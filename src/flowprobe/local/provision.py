@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from flowprobe.errors import FlowprobeError
-from flowprobe.local import target_env
+from flowprobe.local import starters, target_env
 from flowprobe.local.config import (
     FILE_FLOW,
     FLOWS_STUB_URL,
@@ -33,7 +33,9 @@ def provision(config: LocalConfig) -> dict[str, str]:
         if missing:
             raise FlowprobeError(f"flowprobe's reference flows lack {missing}; reinstall it")
         key = _api_key(client, config, flows[MAIN_FLOW]["id"])
-    return {
+        starters.set_stub_variables(client, config)
+        starter_flows = starters.import_starters(client, config.starters)
+    values = {
         "FLOWPROBE_BASE_URL": config.base_url,
         "FLOWPROBE_FLOW": MAIN_FLOW,
         "FLOWPROBE_API_KEY": key,
@@ -41,6 +43,9 @@ def provision(config: LocalConfig) -> dict[str, str]:
         "FLOWPROBE_FILE_FLOW": FILE_FLOW,
         "FLOWPROBE_STUB_URL": config.stub_url,
     }
+    if starter_flows:
+        values["FLOWPROBE_STARTER_FLOWS"] = " ".join(starter_flows)
+    return values
 
 
 def reference_flows(stub_url: str) -> list[dict[str, Any]]:
