@@ -9,6 +9,7 @@ plugin and the docs cannot drift apart.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -45,9 +46,15 @@ class Setting:
 
 def _positive_seconds(text: str) -> float:
     value = float(text)
-    if value <= 0:
-        raise ValueError("must be a positive number of seconds")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("must be a positive, finite number of seconds")
     return value
+
+
+def _folder(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must be a folder path")
+    return text
 
 
 def _tweaks_object(text: str) -> dict[str, Any]:
@@ -80,7 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("langflow_id", "hosted form only: the id in {base}/lf/{LANGFLOW_ID}/api/v1/run/..."),
     Setting("mode", "live, replay (cassettes) or record (write cassettes)", choices=MODES),
     Setting("timeout", "total seconds allowed for one run call", parse=_positive_seconds),
-    Setting("cassette_dir", "where cassettes are read and written"),
+    Setting("cassette_dir", "where cassettes are read and written", parse=_folder),
     Setting("findings_baseline", "JSON file of accepted findings {id: reason}"),
     Setting(
         "tweaks",
@@ -156,7 +163,10 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
         where = f"{setting.name} in [tool.flowprobe]"
     try:
         # Numbers from TOML are checked too: str() then parse keeps one path for every layer;
-        # a TOML table (tweaks) becomes the JSON text the environment would carry.
+        # a TOML table (tweaks) becomes the JSON text the environment would carry; any other
+        # TOML array or table is a mistake, not text.
+        if isinstance(raw, list) or (isinstance(raw, dict) and setting.parse is not _tweaks_object):
+            raise ValueError("must be a single value, not a TOML array or table")
         text = json.dumps(raw) if isinstance(raw, dict) else str(raw)
         value = setting.parse(text)
     except ValueError as exc:

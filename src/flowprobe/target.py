@@ -39,7 +39,9 @@ class Target:
                 f"base URL {self.base_url!r} is not an http(s) URL with a host; "
                 "set FLOWPROBE_BASE_URL or --flowprobe-url to e.g. http://127.0.0.1:7860"
             )
-        if not self.flow or "/" in self.flow:
+        # `.` and `..` would be resolved away by URL normalisation: the key would go to
+        # /api/v1/run or /api/v1 instead of a flow.
+        if not self.flow.strip() or "/" in self.flow or self.flow in (".", ".."):
             raise SettingsError(
                 f"flow {self.flow!r} is not a flow id or endpoint name; "
                 "set FLOWPROBE_FLOW or --flowprobe-flow"
