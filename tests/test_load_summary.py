@@ -129,6 +129,10 @@ def _broken(change: str) -> dict[str, Any]:
             'calls.POST /api/v1/run/flowprobe-basic-prompting?stream=true.count="9"',
             "(calls.POST /api/v1/run/flowprobe-basic-prompting?stream=true.count must be a whole",
         ),
+        (
+            'metrics_ms.end_to_end.histogram={"480": -5}',
+            "(metrics_ms.end_to_end.histogram.480: -5 is less than the minimum of 1)",
+        ),
         ('errors_by_kind.connection="1"', "(errors_by_kind.connection must be a whole number)"),
         ("-arrivals.lateness_ms", "(no arrivals.lateness_ms)"),
         ("settings.target=null", "(settings.target must be a string)"),
@@ -165,3 +169,16 @@ def test_the_gate_still_refuses_a_metric_without_samples(tmp_path: Path) -> None
     path.write_text(json.dumps(written), encoding="utf-8")
     with pytest.raises(SummaryFileError, match=r"metrics_ms.within_slo lacks one of count"):
         read_summary(path, "--run")
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_summary_holding_nan_or_infinity_is_refused_in_one_line(
+    tmp_path: Path, constant: str
+) -> None:
+    document = _summary_in(COMMITTED[0])
+    document["metrics_ms"]["end_to_end"]["p50"] = 1234.5678
+    broken = json.dumps(document).replace("1234.5678", constant, 1)
+    path = tmp_path / "run.json"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(SummaryFileError, match=f"{constant.lstrip('-')} is not a number"):
+        read_summary(path)

@@ -41,6 +41,11 @@ _GIVE = "give the <scenario>_summary.json that `flowprobe load` wrote, or a save
 _UNRECORDED = object()
 
 
+def _no_constant(name: str) -> Any:
+    """``NaN``/``Infinity`` are not JSON, and no figure a load run measures can be one."""
+    raise ValueError(f"{name} is not a number a load summary can hold")
+
+
 def unwrap(document: Mapping[str, Any]) -> Any:
     """The load summary inside a baseline file, or the document itself if it is a summary."""
     return document.get("summary") if "flowprobe_baseline" in document else document
@@ -49,7 +54,7 @@ def unwrap(document: Mapping[str, Any]) -> Any:
 def read_summary(path: Path, what: str = "--run") -> LoadSummary:
     """A load summary (or the summary inside a baseline file); one clear error otherwise."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except FileNotFoundError:
         raise SummaryFileError(f"{what} file {path} does not exist") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
