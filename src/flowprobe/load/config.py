@@ -9,6 +9,7 @@ locust, so settings can be checked before a run starts.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -35,8 +36,15 @@ def _json_object(text: str) -> dict[str, Any]:
 
 def _non_negative(text: str) -> float:
     value = float(text)
-    if not value >= 0:
-        raise ValueError("must be a number >= 0")
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError("must be a finite number >= 0")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise ValueError("must be a finite number above 0")
     return value
 
 
@@ -103,7 +111,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_cpu_percent": _non_negative,
     "max_missed_ratio": _non_negative,
     "warmup": _non_negative,
-    "arrival_rate": _non_negative,
+    "arrival_rate": _positive,
     "arrival": _arrival,
     "arrival_tolerance": _non_negative,
     "workers": _whole,
