@@ -9,6 +9,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,8 @@ def test_stop_leaves_a_process_it_did_not_start(tmp_path: Path) -> None:
     try:
         config = _config(tmp_path)
         config.state_dir.mkdir()
-        (config.state_dir / "pids.json").write_text(json.dumps({"langflow": other.pid, "stub": 0}))
+        entry = {"pid": other.pid, "started": 1.0, "command": ["langflow", "run"]}
+        (config.state_dir / "pids.json").write_text(json.dumps({"langflow": entry}))
         assert processes.stop(config, lambda _: None) == 0
         assert other.poll() is None
     finally:
@@ -93,7 +95,7 @@ def test_stop_ends_the_stub_it_started(tmp_path: Path) -> None:
     # Its first line says it listens: by then the process runs the stub, not a fork of pytest.
     assert stub.stdout is not None
     assert "listening" in stub.stdout.readline()
-    (config.state_dir / "pids.json").write_text(json.dumps({"stub": stub.pid, "langflow": 0}))
+    processes.record(config, {"stub": stub.pid})
     assert processes.stop(config, lambda _: None) == 1
     assert stub.wait(timeout=10) is not None
     assert not (config.state_dir / "pids.json").exists()
@@ -119,4 +121,4 @@ def test_a_failed_install_shows_the_last_lines(tmp_path: Path) -> None:
         "print('ERROR: No matching distribution'); raise SystemExit(1)",
     ]
     with pytest.raises(FlowprobeError, match="No matching distribution"):
-        install._run_logged(command, log, lambda _: None, 0.0)
+        install._run_logged(command, log, lambda _: None, install._Clock(time.monotonic(), 60))

@@ -16,7 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flowprobe.redaction import REDACTED, find_secrets, scrub_body, scrub_value
+from flowprobe.redaction import (
+    REDACTED,
+    find_secrets,
+    known_secrets,
+    scrub_body,
+    scrub_text,
+    scrub_value,
+)
 
 __all__ = [
     "MATCH_ON",
@@ -39,17 +46,34 @@ BOUNDARY = re.compile(r"multipart/form-data;.*boundary=\"?([^\";]+)", re.I)
 
 
 def scrub_request(request: Any) -> Any:
-    """vcrpy ``before_record_request``: scrub the body (headers and query go by filter_*)."""
-    request.body = scrub_body(request.body)
+    """vcrpy ``before_record_request``: scrub the body (headers and query go by filter_*).
+
+    vcrpy applies it to a replayed call's request too before matching, so both sides of the
+    body matcher lose the same secrets, the key from the environment included."""
+    request.body = scrub_body(request.body, known_secrets())
     return request
 
 
 def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    """vcrpy ``before_record_response``: drop cookies a server set."""
+    """vcrpy ``before_record_response``: hide cookies a server set and secrets in the other
+    headers, and scrub the body: a JSON body (or stream record) by field (a flow's stored
+    ``password`` fields, ``api_key``s), any other body by its secret strings."""
+    known = known_secrets()
     headers = response.get("headers", {})
     for name in list(headers):
         if name.lower() in SECRET_HEADERS:
             headers[name] = [REDACTED]
+        elif isinstance(headers[name], list):
+            headers[name] = [scrub_text(str(value), known) for value in headers[name]]
+        else:
+            headers[name] = scrub_text(str(headers[name]), known)
+    body = response.get("body") or {}
+    if body.get("string"):
+        scrubbed = body["string"] = scrub_body(body["string"], known) or ""
+        size = len(scrubbed if isinstance(scrubbed, bytes) else scrubbed.encode("utf-8"))
+        for name in list(headers):
+            if name.lower() == "content-length":  # what a replayed response now holds
+                headers[name] = [str(size)]
     return response
 
 

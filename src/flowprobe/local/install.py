@@ -6,9 +6,13 @@ dictate flowprobe's) and is reused by every checkout on the machine.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,9 +20,31 @@ from flowprobe.errors import FlowprobeError
 from flowprobe.local.config import LANGFLOW_VERSION, Progress, environment_dir
 from flowprobe.local.logs import tail
 
+# Langflow's install fetches hundreds of packages: minutes on a good line, never an hour.
+INSTALL_DEADLINE_ENV = "FLOWPROBE_INSTALL_TIMEOUT"
+DEFAULT_INSTALL_DEADLINE = 1800.0
 
-def ensure_langflow(progress: Progress) -> Path:
-    """The ``langflow`` executable, installing Langflow first if this machine lacks it."""
+
+def install_deadline() -> float:
+    """Seconds the whole install may take: ``FLOWPROBE_INSTALL_TIMEOUT`` or 30 minutes."""
+    raw = os.environ.get(INSTALL_DEADLINE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_INSTALL_DEADLINE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise FlowprobeError(
+            f"{INSTALL_DEADLINE_ENV}={raw!r} is not a number of seconds above 0; "
+            f"unset it for the default ({DEFAULT_INSTALL_DEADLINE:.0f} s)"
+        )
+    return seconds
+
+
+def ensure_langflow(progress: Progress, deadline: float | None = None) -> Path:
+    """The ``langflow`` executable, installing Langflow first if this machine lacks it; the
+    install is stopped once it has taken ``deadline`` seconds (:func:`install_deadline`)."""
     venv = environment_dir()
     marker = venv / ".flowprobe-installed"
     langflow = venv / "bin" / "langflow"
@@ -27,34 +53,71 @@ def ensure_langflow(progress: Progress) -> Path:
     venv.parent.mkdir(parents=True, exist_ok=True)
     log = venv.parent / f"install-langflow-{LANGFLOW_VERSION}.log"
     progress(f"installing Langflow {LANGFLOW_VERSION} into {venv} (first use only; minutes)")
-    started = time.monotonic()
-    _run_logged([sys.executable, "-m", "venv", "--clear", str(venv)], log, progress, started)
+    clock = _Clock(time.monotonic(), install_deadline() if deadline is None else deadline)
+    _run_logged([sys.executable, "-m", "venv", "--clear", str(venv)], log, progress, clock)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar", "off"]
-    _run_logged([*pip, "--upgrade", "pip"], log, progress, started)
-    _run_logged([*pip, f"langflow=={LANGFLOW_VERSION}"], log, progress, started)
+    _run_logged([*pip, "--upgrade", "pip"], log, progress, clock)
+    _run_logged([*pip, f"langflow=={LANGFLOW_VERSION}"], log, progress, clock)
     marker.write_text(f"langflow=={LANGFLOW_VERSION}\n", encoding="utf-8")
-    progress(f"Langflow {LANGFLOW_VERSION} installed in {time.monotonic() - started:.0f} s")
+    progress(f"Langflow {LANGFLOW_VERSION} installed in {clock.elapsed():.0f} s")
     return langflow
 
 
-def _run_logged(command: list[str], log: Path, progress: Progress, started: float) -> None:
+class _Clock:
+    """When the install started and how long it may take in all."""
+
+    def __init__(self, started: float, deadline: float) -> None:
+        self.started = started
+        self.deadline = deadline
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def left(self) -> float:
+        return self.deadline - self.elapsed()
+
+
+def _run_logged(command: list[str], log: Path, progress: Progress, clock: _Clock) -> None:
     collected = 0
     last_report = 0.0
     with log.open("a", encoding="utf-8") as sink:
         sink.write(f"$ {shlex.join(command)}\n")
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # so the deadline stops pip's own children too
         )
-        assert process.stdout is not None
-        for line in process.stdout:
-            sink.write(line)
-            collected += line.startswith(("Collecting", "Downloading", "Using cached"))
-            if time.monotonic() - last_report > 10:
-                last_report = time.monotonic()
-                elapsed = last_report - started
-                progress(f"  … {elapsed:.0f} s, {collected} packages fetched")
-        if process.wait() != 0:
-            raise FlowprobeError(
-                f"installing Langflow failed ({shlex.join(command[-2:])}); "
-                f"last lines of {log}:\n{tail(log)}"
-            )
+        # Reading the output blocks while pip is silent: a timer enforces the deadline.
+        overdue = threading.Event()
+        timer = threading.Timer(max(clock.left(), 0.0), _stop_group, (process.pid, overdue))
+        timer.start()
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                sink.write(line)
+                collected += line.startswith(("Collecting", "Downloading", "Using cached"))
+                if time.monotonic() - last_report > 10:
+                    last_report = time.monotonic()
+                    progress(f"  … {clock.elapsed():.0f} s, {collected} packages fetched")
+            returncode = process.wait()
+        finally:
+            timer.cancel()
+    if overdue.is_set() and returncode != 0:
+        raise FlowprobeError(
+            f"installing Langflow did not finish within {clock.deadline:.0f} s and was stopped "
+            f"({shlex.join(command[-2:])}); on a slow network allow longer with "
+            f"{INSTALL_DEADLINE_ENV}=<seconds>; last lines of {log}:\n{tail(log)}"
+        )
+    if returncode != 0:
+        raise FlowprobeError(
+            f"installing Langflow failed ({shlex.join(command[-2:])}); "
+            f"last lines of {log}:\n{tail(log)}"
+        )
+
+
+def _stop_group(pid: int, overdue: threading.Event) -> None:
+    overdue.set()
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)

@@ -1,8 +1,8 @@
 """The local target's processes: started in groups of their own, recorded in ``pids.json``,
 waited for until healthy, and stopped.
 
-``up`` records the ids of the processes it started; ``down`` stops exactly those, and only while
-each still runs what ``up`` started (a recycled pid belongs to someone else).
+``up`` records the processes it started by pid, start time and command line; ``down`` stops
+exactly those, and only while all three still match (a recycled pid belongs to someone else).
 """
 
 from __future__ import annotations
@@ -17,10 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from flowprobe.errors import FlowprobeError
 from flowprobe.local.config import LocalConfig, Progress
 from flowprobe.local.logs import tail
+
+# The processes `up` starts, as named in ``pids.json``: Langflow, and the stub LLM on each
+# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables).
+PROCESS_NAMES = ("langflow", "stub", "stub_v6")
 
 
 def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> int:
@@ -38,8 +43,13 @@ def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> i
 
 
 def record(config: LocalConfig, pids: dict[str, Any]) -> None:
-    """Write the started processes' ids (and their ports) for ``running`` and ``stop``."""
-    _pids_file(config).write_text(json.dumps(pids), encoding="utf-8")
+    """Write what ``down`` needs to know each started process again: its pid, start time and
+    exact command line (a pid alone may be recycled by then); other entries (ports) as given."""
+    entries = {
+        name: (_identity(int(value)) if name in PROCESS_NAMES else value)
+        for name, value in pids.items()
+    }
+    _pids_file(config).write_text(json.dumps(entries), encoding="utf-8")
 
 
 def wait_healthy(
@@ -66,29 +76,29 @@ def wait_healthy(
     )
 
 
-# What `up` starts, by the name its pid is recorded under: Langflow, and the stub LLM on each
-# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables).
-PROCESSES = ("langflow", "stub", "stub_v6")
-
-
 def running(config: LocalConfig) -> bool:
-    """Whether the processes recorded by ``up`` are alive."""
-    pids = _read_pids(config)
-    recorded = [int(pids.get(name, 0)) for name in PROCESSES]
-    return all(pid > 0 and _alive(pid) for pid in recorded)
+    """Whether the processes recorded by ``up`` are alive and still the ones it started."""
+    recorded = _read_record(config)
+    return bool(recorded) and all(
+        _still_ours(recorded.get(name)) is not None for name in PROCESS_NAMES
+    )
 
 
 def stop(config: LocalConfig, progress: Progress) -> int:
-    """Stop exactly the processes ``up`` started; return how many were running."""
-    pids = _read_pids(config)
+    """Stop exactly the processes ``up`` started; return how many were running.
+
+    A process counts as started by ``up`` only while its pid, start time and command line all
+    match the record: anything else under a recorded pid is left alone, whatever its name.
+    """
+    recorded = _read_record(config)
     stopped = 0
-    for name in PROCESSES:
-        pid = int(pids.get(name, 0))
-        expected = "langflow" if name == "langflow" else "flowprobe.local.stub"
-        if pid and _alive(pid) and expected in _command_line(pid):
-            _terminate(pid)
-            stopped += 1
-            progress(f"stopped {name} (pid {pid})")
+    for name in PROCESS_NAMES:
+        process = _still_ours(recorded.get(name))
+        if process is None:
+            continue
+        _terminate(process)
+        stopped += 1
+        progress(f"stopped {name} (pid {process.pid})")
     _pids_file(config).unlink(missing_ok=True)
     return stopped
 
@@ -97,12 +107,67 @@ def _pids_file(config: LocalConfig) -> Path:
     return config.state_dir / "pids.json"
 
 
-def _read_pids(config: LocalConfig) -> dict[str, Any]:
+def _identity(pid: int) -> dict[str, Any]:
+    """What identifies process ``pid`` for good: a later process may reuse the pid, never the
+    pid with the same start time and command line."""
     try:
-        data: dict[str, Any] = json.loads(_pids_file(config).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        process = psutil.Process(pid)
+        with process.oneshot():
+            return {"pid": pid, "started": process.create_time(), "command": process.cmdline()}
+    except psutil.Error:  # gone already: recorded as nothing `down` could match
+        return {"pid": pid, "started": None, "command": None}
+
+
+def _read_record(config: LocalConfig) -> dict[str, Any]:
+    """The record ``up`` wrote, {} if there is none; an unreadable or malformed one is an
+    error that says what to do, and the file is kept for the user to look at."""
+    path = _pids_file(config)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _unusable_record(path, type(exc).__name__) from None
+    if not isinstance(data, dict):
+        raise _unusable_record(path, "not a JSON object")
+    for name in PROCESS_NAMES:
+        if name in data and not _is_identity(data[name]):
+            raise _unusable_record(path, f"its {name!r} entry is not a pid, start time and command")
     return data
+
+
+def _is_identity(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("pid"), int)
+        and not isinstance(entry.get("pid"), bool)
+        and isinstance(entry.get("started"), (int, float, type(None)))
+        and isinstance(entry.get("command"), (list, type(None)))
+    )
+
+
+def _unusable_record(path: Path, reason: str) -> FlowprobeError:
+    return FlowprobeError(
+        f"cannot read which processes `flowprobe up` started from {path} ({reason}); "
+        f"stop the local Langflow and stub LLM yourself if they still run, then delete {path}"
+    )
+
+
+def _still_ours(entry: dict[str, Any] | None) -> psutil.Process | None:
+    """The recorded process if it still runs what ``up`` started, else None."""
+    if not entry or entry["pid"] <= 0 or entry["started"] is None or not entry["command"]:
+        return None
+    try:
+        process = psutil.Process(entry["pid"])
+        with process.oneshot():
+            same = (
+                process.create_time() == entry["started"]
+                and process.cmdline() == entry["command"]
+                and process.status() != psutil.STATUS_ZOMBIE
+            )
+    except psutil.Error:
+        return None
+    return process if same else None
 
 
 def _alive(pid: int) -> bool:
@@ -113,21 +178,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _command_line(pid: int) -> str:
+def _terminate(process: psutil.Process, grace: float = 15.0) -> None:
+    """SIGTERM ``process`` and its descendants, SIGKILL whatever is left after ``grace``.
+
+    Its process group is signalled too, but only when ``process`` leads it: ``spawn`` started it
+    in a session of its own, so the group holds Langflow's workers and nothing of anyone else.
+    """
+    members = [process, *_descendants(process)]
+    _signal(process, members, signal.SIGTERM)
+    _, left = psutil.wait_procs(members, timeout=grace)
+    if left:
+        _signal(process, left, signal.SIGKILL)
+        psutil.wait_procs(left, timeout=grace)
+
+
+def _descendants(process: psutil.Process) -> list[psutil.Process]:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
 
 
-def _terminate(pid: int, grace: float = 15.0) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _alive(pid):
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.2)
-    if _alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+def _signal(leader: psutil.Process, members: list[psutil.Process], signum: int) -> None:
+    with contextlib.suppress(OSError):
+        if os.getpgid(leader.pid) == leader.pid and leader.is_running():
+            os.killpg(leader.pid, signum)
+    for member in members:
+        with contextlib.suppress(psutil.Error):
+            member.send_signal(signum)  # psutil checks it is still the same process first

@@ -4,6 +4,7 @@ source and flowprobe's commands read back."""
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 from pathlib import Path
 
@@ -33,6 +34,10 @@ def write_target_env(config: LocalConfig, values: dict[str, str]) -> Path:
     path = target_env_file(config)
     lines = ["# written by `flowprobe up`; never commit this file (it holds an API key)"]
     lines += [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    # Created private, never written first and narrowed after: the key is not readable by
+    # others for even a moment. fchmod covers a file an older flowprobe left wider open.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as sink:
+        os.fchmod(sink.fileno(), 0o600)
+        sink.write("\n".join(lines) + "\n")
     return path

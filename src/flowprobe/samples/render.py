@@ -10,6 +10,9 @@ Langflow's stream (JSON records separated by blank lines) and print the ``end`` 
 from __future__ import annotations
 
 import json
+import re
+import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -63,23 +66,57 @@ def tweaks_skeleton(facts: FlowFacts) -> dict[str, dict[str, object]]:
 
 
 def render(sample: Sample, target: Target, facts: FlowFacts) -> str:
-    """The text of ``sample`` for ``target``'s flow."""
+    """The text of ``sample`` for ``target``'s flow.
+
+    Everything the target or its settings supplied (the flow's name, its component ids, the
+    URL) enters the sample only as a literal of the sample's language: a hostile component id
+    stays data and never becomes code.
+    """
     template = resources.files("flowprobe").joinpath(f"samples/templates/{sample.file_name}.tmpl")
-    skeleton = tweaks_skeleton(facts)
     header = "Authorization" if target.auth == "bearer" else "x-api-key"
+    url = target.run_url(stream=sample.stream)
+    quote = _QUOTERS[sample.language]
     values = {
-        "__RUN_URL__": target.run_url().removesuffix("?stream=false"),
-        "__FLOW_NAME__": json.dumps(facts.name),
+        "__URL__": quote(url),
+        "__URL_TEXT__": _comment_text(url),
+        "__FLOW_NAME__": _comment_text(facts.name, quoted=True),
         "__FILE_NAME__": sample.file_name,
-        "__TWEAKS_COMPACT__": json.dumps(skeleton),
-        "__TWEAKS__": json.dumps(skeleton, indent=2),
+        "__TWEAKS__": quote(tweaks_skeleton(facts)),
         "__AUTH_HEADER__": header,
         "__AUTH_PREFIX__": "Bearer " if header == "Authorization" else "",
     }
     text = template.read_text(encoding="utf-8")
-    for placeholder, value in values.items():
-        text = text.replace(placeholder, value)
+    # One pass: a value that happens to spell a placeholder is never expanded again.
+    placeholders = re.compile("|".join(map(re.escape, values)))
+    text = placeholders.sub(lambda match: values[match.group(0)], text)
     return target.redact(text)  # the key is never in a template; this keeps it so
+
+
+def _shell_literal(value: object) -> str:
+    """``value`` as one single-quoted shell word (JSON for anything but a string)."""
+    return shlex.quote(value if isinstance(value, str) else json.dumps(value))
+
+
+def _code_literal(value: object) -> str:
+    """``value`` as a Python or JavaScript literal: ASCII-only JSON, whose string escapes both
+    languages read alike, so no quote, newline or line separator in it can end the literal."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(value, indent=2)
+
+
+_QUOTERS: dict[str, Callable[[object], str]] = {
+    "curl": _shell_literal,
+    "python": _code_literal,
+    "javascript": _code_literal,
+}
+
+
+def _comment_text(value: str, *, quoted: bool = False) -> str:
+    """``value`` safe inside a comment or docstring of every sample language: one ASCII line,
+    its quotes and backslashes escaped, so it can neither end the line nor close a docstring."""
+    text = json.dumps(value)
+    return text if quoted else text[1:-1]
 
 
 def write_samples(target: Target, facts: FlowFacts, out: Path) -> list[Path]:
