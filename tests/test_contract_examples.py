@@ -2,6 +2,9 @@
 
 ``<contract>/valid/*.json`` are real Langflow 1.13 answers and accepted request bodies, written
 by ``tests/contracts/capture_examples.py``: each must validate with no violation.
+``<contract>/valid-from-source/*.json`` are built by hand from Langflow 1.13's source, for
+shapes the reference flows never produce (a ``log`` event comes from an Agent or a vector store):
+each must validate too, and the captures never touch them.
 ``<contract>/invalid/*.json`` are hand-made one-spot mutations of those, each
 ``{"expected_path": "$.…", "instance": …}``: each must break its contract, and flowprobe must
 report the break at ``expected_path``, since that path is what a failing suite shows a user.
@@ -37,7 +40,7 @@ def contract_of(path: Path) -> str:
     return path.parent.parent.name
 
 
-@pytest.mark.parametrize("path", example_files("valid"))
+@pytest.mark.parametrize("path", example_files("valid") + example_files("valid-from-source"))
 def test_valid_example_conforms(path: Path) -> None:
     found = contracts.violations(contract_of(path), read(path))
     assert found == [], "\n".join(str(v) for v in found)
@@ -57,6 +60,37 @@ def test_invalid_example_is_reported_at_its_path(path: Path) -> None:
 def test_every_contract_has_valid_and_invalid_examples(name: str) -> None:
     for kind in ("valid", "invalid"):
         assert list((EXAMPLES / name / kind).glob("*.json")), f"no {kind} example for {name}"
+
+
+def stream_event_names(folder: str) -> set[str]:
+    """The events of the stream-event examples in ``folder`` (an invalid one wraps its record)."""
+    examples = (read(path) for path in (EXAMPLES / "stream-event" / folder).glob("*.json"))
+    return {e.get("instance", e)["event"] for e in examples}
+
+
+def test_the_stream_event_contract_describes_each_event_it_names_once() -> None:
+    schema = contracts.schema("stream-event")
+    names = schema["properties"]["event"]["enum"]
+    assert sorted(names) == sorted(schema["$defs"]), "one $defs entry per event, and no other"
+    guarded = [rule["if"]["properties"]["event"]["const"] for rule in schema["allOf"]]
+    assert guarded == names
+
+
+def test_every_stream_event_has_a_valid_and_an_invalid_example() -> None:
+    names = set(contracts.schema("stream-event")["properties"]["event"]["enum"])
+    valid = stream_event_names("valid") | stream_event_names("valid-from-source")
+    assert names <= valid, f"no valid example of {names - valid}"
+    assert names <= stream_event_names("invalid"), "an event without an invalid example"
+
+
+def test_only_token_and_end_fields_are_read_by_clients_from_a_stream() -> None:
+    # A client shows tokens, then reads the final answer in end; log and build events are
+    # progress it may ignore, so no field of theirs is marked.
+    for event in ("log", "build_start", "build_end", "end_vertex"):
+        nodes = schema_nodes(f"stream-event.json#/$defs/{event}", any_key=True)
+        assert not [path for path, node in nodes if node.get("x-read-by-clients")], event
+    token = schema_nodes("stream-event.json#/$defs/token")
+    assert [p for p, node in token if node.get("x-read-by-clients")] == [("data", "chunk")]
 
 
 def test_examples_are_only_for_known_contracts() -> None:

@@ -1,14 +1,22 @@
-"""Tests for flowprobe.wire.stream: framing, splitting anywhere, outcomes, summaries."""
+"""Tests for flowprobe.wire.stream: framing, splitting anywhere, outcomes, summaries; and every
+event Langflow's run stream can send, through the stream checks."""
 
 from __future__ import annotations
 
 import json
 import random
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from flowprobe import checks, contracts
+from flowprobe.checks import Violation
 from flowprobe.wire.stream import (
+    CONVERSATION_EVENTS,
+    PROGRESS_EVENTS,
+    RUN_STREAM_EVENTS,
     MalformedRecord,
     StreamEvent,
     StreamOutcome,
@@ -471,3 +479,120 @@ def test_legacy_stream_url_looks_past_outputs_without_one() -> None:
 )
 def test_legacy_stream_url_absent(body: dict[str, Any]) -> None:
     assert legacy_stream_url(body) is None
+
+
+# --- Langflow's whole run-stream vocabulary, through the checks ------------------------------
+
+STREAM_EXAMPLES = Path(__file__).parent / "contracts" / "examples" / "stream-event"
+
+
+def example_record(name: str) -> tuple[str, Any]:
+    """A stream-event example (captured, else built from Langflow's source) as (event, data)."""
+    [path] = [p for p in STREAM_EXAMPLES.glob(f"valid*/{name}.json")]
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return record["event"], record["data"]
+
+
+def agent_like_events() -> list[tuple[str, Any]]:
+    """A run whose components log and call a tool while the answer streams, as an Agent's does.
+
+    The tokens are the captured end event's final text cut where the stub's tokens start.
+    """
+    end = example_record("end")
+    final = end[1]["result"]["outputs"][0]["outputs"][0]["results"]["message"]["text"]
+    answer_id = example_record("token")[1]["id"]
+    pieces = re.split(r"(?= tok\d)", final)
+    tokens = [("token", {"chunk": piece, "id": answer_id}) for piece in pieces]
+    return [
+        example_record("add_message-user"),
+        example_record("log-text"),
+        example_record("build_start-tool"),
+        example_record("build_end-tool"),
+        example_record("add_message-ai"),
+        tokens[0],
+        example_record("log-object"),
+        *tokens[1:3],
+        example_record("end_vertex-loop-body"),
+        *tokens[3:],
+        example_record("end_vertex-without-result"),
+        end,
+    ]
+
+
+def checked(events: list[tuple[str, Any]]) -> tuple[list[Violation], list[Violation]]:
+    """What the stream checks and the order check find in a stream of these events."""
+    parsed, parser = parse_all(langflow_body(events))
+    return checks.stream_violations(parsed, parser), checks.stream_order_violations(parsed)
+
+
+def test_the_vocabulary_is_the_contracts() -> None:
+    schema = contracts.schema("stream-event")
+    assert set(schema["properties"]["event"]["enum"]) == RUN_STREAM_EVENTS
+    assert not CONVERSATION_EVENTS & PROGRESS_EVENTS
+
+
+def test_progress_events_between_tokens_break_no_check() -> None:
+    events = agent_like_events()
+    assert {name for name, _ in events} == RUN_STREAM_EVENTS - {"error"}
+    parsed, parser = parse_all(langflow_body(events))
+    summary = summarize(parsed, started_at=0.0, outcome=parser.outcome)
+
+    assert checked(events) == ([], [])
+    assert checks.token_violations(summary) == []
+    assert summary.output_tokens == 8
+    assert summary.text == summary.final_text
+
+
+def test_an_unknown_event_between_tokens_breaks_the_contract() -> None:
+    events = agent_like_events()
+    events.insert(7, ("tool_start", {"name": "get_current_date"}))
+
+    found, _ = checked(events)
+
+    [broken] = found
+    assert broken.title == "stream record 7 (tool_start) breaks the stream-event contract"
+    assert (broken.kind, broken.path) == ("contract_violation", "$.event")
+
+
+@pytest.mark.parametrize(
+    ("event", "change", "path"),
+    [
+        ("log-text", {"component_id": None}, "$.data.component_id"),
+        ("log-text", {"type": "warning"}, "$.data.type"),
+        ("build_start-tool", {"id": ""}, "$.data.id"),
+        ("end_vertex-loop-body", {"build_data": {"id": "x", "data": None}}, "$.data.build_data"),
+    ],
+)
+def test_a_malformed_progress_event_breaks_the_contract(
+    event: str, change: dict[str, Any], path: str
+) -> None:
+    events = agent_like_events()
+    index = events.index(example_record(event))
+    events[index] = (events[index][0], {**events[index][1], **change})
+
+    found, order = checked(events)
+
+    assert [(v.title, v.path) for v in found] == [
+        (f"stream record {index} ({events[index][0]}) breaks the stream-event contract", path)
+    ]
+    assert order == []
+
+
+def test_the_order_check_shows_no_progress_events() -> None:
+    events = agent_like_events()
+    events.insert(1, events.pop(5))  # the first token now comes before the AI's message
+
+    _, order = checked(events)
+
+    [broken] = order
+    assert broken.title == "tokens come after the AI's message is announced"
+    shown = ["add_message", "token", "add_message", "token", "token", "token"]
+    assert broken.received == json.dumps(shown)
+
+
+def test_a_progress_event_after_end_breaks_the_order() -> None:
+    events = [*agent_like_events(), example_record("log-text")]
+
+    _, order = checked(events)
+
+    assert [v.title for v in order] == ["the stream ends with end"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from flowprobe.local.stub import (
     FIRST_TOKEN_DELAY_HEADER,
     INTER_TOKEN_DELAY_HEADER,
     MODEL_IDS,
+    PROMPT_ECHO_LIMIT,
     TOKENS_HEADER,
     StubLLM,
     StubSettings,
@@ -758,3 +760,172 @@ def test_settings_can_be_read_and_changed_at_run_time() -> None:
             )
             assert time.monotonic() - started >= 0.25
             assert answer.json()["usage"]["completion_tokens"] == 2
+
+
+# --- long prompts: a bounded digest instead of the whole echo --------------------------------
+
+
+def echo_of(answer: dict[str, Any]) -> str:
+    """The first token of a non-streaming answer: its content up to the first `` tok``."""
+    content: str = answer["choices"][0]["message"]["content"]
+    return content.split(" tok1")[0]
+
+
+def test_a_prompt_at_the_limit_is_still_echoed_whole() -> None:
+    text = "x" * (PROMPT_ECHO_LIMIT - len("user: "))
+    assert protocol.shown_prompt(f"user: {text}") == f"user: {text}"
+    assert protocol.shown_prompt(f"user: {text}y").startswith(f"user: {text[:250]}...")
+
+
+def test_a_long_prompt_is_answered_with_its_digest(client: httpx.Client) -> None:
+    history = " ".join(f"turn {i} [fp{i:012x}] and again fp{i:012x}" for i in range(3))
+    system = "Answer as a pirate. [fp0123456789ab]"
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": history + " pad" * 1000},
+        ],
+    }
+    prompt = f"system: {system} | user: {history}" + " pad" * 1000
+    digest = hashlib.sha256(prompt.encode()).hexdigest()
+
+    answer = client.post("/chat/completions", json=body).json()
+
+    nonces = "fp0123456789ab fp000000000000 fp000000000001 fp000000000002"
+    assert echo_of(answer) == (
+        f"[model=gpt-4o-mini temperature=default prompt={prompt[:256]}... "
+        f"({len(prompt)} chars, sha256 {digest}, nonces {nonces})]"
+    )
+
+
+def test_a_digest_without_nonces_says_none() -> None:
+    shown = protocol.shown_prompt("user: " + "fp0123456789abc fpXYZ0123456789 " * 100)
+    assert shown.endswith(", nonces none)")
+
+
+def test_a_digest_keeps_the_first_and_last_nonces_when_there_are_many() -> None:
+    nonces = [f"fp{i:012x}" for i in range(100)]
+    shown = protocol.shown_prompt("user: " + " ".join(f"[{n}] {'y' * 30}" for n in nonces))
+    listed = shown.rsplit("nonces ", 1)[1].removesuffix(")").split()
+    assert listed == nonces[:16] + nonces[-16:]
+
+
+def test_a_memory_flow_history_stays_bounded(client: httpx.Client) -> None:
+    # A memory flow sends every earlier turn, the stub's answers included; a whole echo would
+    # double the prompt each call until it passed the stub's 16 MB limit.
+    history: list[dict[str, Any]] = []
+    sizes = []
+    for turn in range(40):
+        nonce = f"fp{turn:012x}"
+        history.append({"role": "user", "content": f"[{nonce}] question {turn}"})
+        body = {
+            "model": "gpt-4o-mini",
+            "messages": [{"role": "system", "content": "Chat."}, *history],
+        }
+        sizes.append(len(json.dumps(body)))
+        response = client.post("/chat/completions", json=body)
+        assert response.status_code == 200
+        content = response.json()["choices"][0]["message"]["content"]
+        assert nonce in content
+        assert len(content) < 3 * PROMPT_ECHO_LIMIT
+        history.append({"role": "assistant", "content": content})
+
+    assert sizes[-1] < 200_000  # about 40 answers of at most 6 KB, not 2**40 bytes
+    assert sizes[-1] - sizes[-2] < 3 * PROMPT_ECHO_LIMIT  # grows by one bounded turn
+
+
+def test_a_lone_surrogate_in_a_long_prompt_is_answered() -> None:
+    shown = protocol.shown_prompt("user: \ud800" + "z" * PROMPT_ECHO_LIMIT)
+    assert "sha256 " in shown
+
+
+# --- tool calling: what langchain-openai sends for an Agent ----------------------------------
+
+# langchain-openai 1.7 (Langflow 1.13's) binds the agent's tools and streams with usage; after a
+# tool call it replays the assistant turn (content null, tool_calls) and the tool's answer.
+DATE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_current_date",
+        "description": "Returns the current date and time in a selected timezone.",
+        "parameters": {
+            "type": "object",
+            "properties": {"timezone": {"type": "string", "description": "Timezone name"}},
+            "required": [],
+        },
+    },
+}
+AGENT_FIRST_ROUND = {
+    "model": "gpt-4o-mini",
+    "stream": True,
+    "stream_options": {"include_usage": True},
+    "temperature": 0.1,
+    "seed": 1,
+    "n": 1,
+    "max_completion_tokens": 512,
+    "messages": [
+        {"role": "system", "content": "You are a helpful assistant that can use tools."},
+        {"role": "user", "content": [{"type": "text", "text": "What day is it?"}]},
+    ],
+    "tools": [DATE_TOOL],
+    "tool_choice": "auto",
+    "parallel_tool_calls": False,
+}
+TOOL_CALL = {
+    "id": "call_0Xk3m9",
+    "type": "function",
+    "function": {"name": "get_current_date", "arguments": '{"timezone": "UTC"}'},
+}
+AGENT_AFTER_A_TOOL = {
+    **AGENT_FIRST_ROUND,
+    "messages": [
+        *AGENT_FIRST_ROUND["messages"],
+        {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]},
+        {"role": "tool", "tool_call_id": "call_0Xk3m9", "content": "2026-12-02 07:00:00 UTC"},
+        {"role": "assistant", "content": "", "tool_calls": [TOOL_CALL], "name": "Agent"},
+        {
+            "role": "tool",
+            "tool_call_id": "call_0Xk3m9",
+            "content": [{"type": "text", "text": "ok"}],
+        },
+    ],
+}
+AGENT_BODIES = {"first-round": AGENT_FIRST_ROUND, "after-a-tool": AGENT_AFTER_A_TOOL}
+
+
+@pytest.mark.parametrize("name", AGENT_BODIES)
+def test_an_agent_request_is_answered_without_a_tool_call(client: httpx.Client, name: str) -> None:
+    body = {**AGENT_BODIES[name], "stream": False}
+    body.pop("stream_options")
+
+    answer = client.post("/chat/completions", json=body).json()
+
+    [choice] = answer["choices"]
+    assert choice["finish_reason"] == "stop"
+    assert set(choice["message"]) == {"role", "content"}
+    assert choice["message"]["content"].startswith("[model=gpt-4o-mini temperature=0.1 prompt=")
+
+
+@pytest.mark.parametrize("name", AGENT_BODIES)
+def test_an_agent_stream_is_answered_without_a_tool_call(client: httpx.Client, name: str) -> None:
+    chunks = chunks_of(stream_events(client, AGENT_BODIES[name]))
+
+    deltas = [chunk["choices"][0]["delta"] for chunk in chunks if chunk["choices"]]
+    assert all(set(delta) <= {"role", "content"} for delta in deltas)
+    finishes = [chunk["choices"][0]["finish_reason"] for chunk in chunks if chunk["choices"]]
+    assert finishes[-1] == "stop"
+    assert chunks[-1]["usage"]["completion_tokens"] == 4
+    assert len(contents(chunks)) == 4
+
+
+def test_an_agent_prompt_shows_the_tool_turns() -> None:
+    chat = protocol.parse_chat_request(AGENT_AFTER_A_TOOL)
+    assert chat.messages == (
+        ("system", "You are a helpful assistant that can use tools."),
+        ("user", "What day is it?"),
+        ("assistant", ""),
+        ("tool", "2026-12-02 07:00:00 UTC"),
+        ("assistant", ""),
+        ("tool", "ok"),
+    )

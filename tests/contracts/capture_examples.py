@@ -11,7 +11,9 @@ that Langflow accepted with HTTP 200, stored exactly as received (only re-indent
 events are cut from the raw bytes of the stream, not rebuilt from parsed events. The API key
 is asserted absent from everything written. Existing ``valid/`` files are replaced only once
 every capture has succeeded (a partial capture replaces only the files it names);
-``invalid/`` files are written by hand and never touched.
+``invalid/`` files are written by hand and never touched, nor are ``valid-from-source/`` files:
+events the reference flows never send (``log``, ``build_start``, ``end_vertex``, ...), built by
+hand from Langflow's source.
 """
 
 from __future__ import annotations

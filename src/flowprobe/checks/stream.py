@@ -27,7 +27,13 @@ from flowprobe.checks.verdict import (
 from flowprobe.jsonpath import path_of, shorten
 from flowprobe.wire.answer_paths import END_RESULT, RESULTS_TEXT
 from flowprobe.wire.client import StreamedRun
-from flowprobe.wire.stream import StreamEvent, StreamOutcome, StreamParser, StreamSummary
+from flowprobe.wire.stream import (
+    PROGRESS_EVENTS,
+    StreamEvent,
+    StreamOutcome,
+    StreamParser,
+    StreamSummary,
+)
 
 STREAM_ANSWERS_200 = "a streaming run call answers 200"
 EVENT_STREAM = "text/event-stream"
@@ -140,18 +146,24 @@ def check_stream(run: StreamedRun) -> StreamSummary:
 
 
 def stream_order_violations(events: Sequence[StreamEvent]) -> list[Violation]:
-    """How the events break add_message (user) -> add_message (AI) -> token* -> ... -> end."""
-    names = [e.event for e in events]
-    if not names or names[-1] != "end":
+    """How the events break add_message (user) -> add_message (AI) -> token* -> ... -> end.
+
+    Progress events (``log``, ``build_start``, ``build_end``, ``end_vertex``) may come anywhere
+    before ``end`` and are left out of the order, and of what a violation shows; any other name
+    stays in, and a name outside the contract fails :func:`stream_violations`.
+    """
+    if not events or events[-1].event != "end":
         return [
             violation(
                 "the stream ends with end",
                 CONTRACT,
                 path="events",
                 expected="... end",
-                received=names[-5:],
+                received=[e.event for e in events[-5:]],
             )
         ]
+    events = [e for e in events if e.event not in PROGRESS_EVENTS]
+    names = [e.event for e in events]
     messages = [e for e in events if e.event == "add_message"]
     senders = [(m.data or {}).get("sender") for m in messages[:2]]
     if senders != ["User", "Machine"]:
@@ -180,7 +192,8 @@ def stream_order_violations(events: Sequence[StreamEvent]) -> list[Violation]:
 
 
 def check_stream_order(run: StreamedRun) -> None:
-    """add_message (user) -> add_message (AI) -> token* -> ... -> end, with end last."""
+    """add_message (user) -> add_message (AI) -> token* -> ... -> end, with end last; progress
+    events (an Agent's ``log``, its tools' ``build_start``/``build_end``) may come in between."""
     __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
     raise_first(stream_order_violations(run.events))
 

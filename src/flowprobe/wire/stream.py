@@ -25,6 +25,9 @@ from flowprobe.jsonpath import value_or_none
 from flowprobe.wire.answer_paths import END_RESULT, RESULTS_TEXT
 
 __all__ = [
+    "CONVERSATION_EVENTS",
+    "PROGRESS_EVENTS",
+    "RUN_STREAM_EVENTS",
     "MalformedRecord",
     "StreamEvent",
     "StreamOutcome",
@@ -35,6 +38,15 @@ __all__ = [
     "summarize",
     "token_text",
 ]
+
+CONVERSATION_EVENTS = frozenset({"add_message", "token", "end", "error"})
+"""The events that carry the conversation: the messages, the answer's pieces and the outcome."""
+PROGRESS_EVENTS = frozenset({"log", "build_start", "build_end", "end_vertex"})
+"""Events that report a component's progress (an Agent's tool calls, its logs, a Loop's body):
+they may come anywhere before the outcome, between tokens too, and a client may ignore them."""
+RUN_STREAM_EVENTS = CONVERSATION_EVENTS | PROGRESS_EVENTS
+"""Every event Langflow 1.13's run stream can send: those its ``create_stream_tokens_event_manager``
+registers. The stream-event contract names the same ones; another name is a contract break."""
 
 # Events that end a run; "done" is what the OpenAI-style ``data: [DONE]`` sentinel becomes.
 _COMPLETING_EVENTS = frozenset({"end", "done"})

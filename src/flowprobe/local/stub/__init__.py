@@ -26,8 +26,18 @@ The answer shows what reached the stub, so a test can see which tweak arrived. I
   ``<temperature>`` is the request's value as JSON (``0.2``) or ``default`` when absent or null,
   and ``<prompt>`` is every message as ``<role>: <text>`` joined with `` | ``
   (``system: Be brief. | user: Hi``); a content given as a list of parts contributes its
-  ``text`` parts joined with one space, other parts (images) are skipped;
+  ``text`` parts joined with one space, other parts (images) are skipped; an assistant turn
+  that only called tools contributes an empty text;
+- a prompt longer than ``PROMPT_ECHO_LIMIT`` (2048) characters is shown as its digest instead,
+  ``<first 256 characters>... (<length> chars, sha256 <hex of its UTF-8>, nonces <n1> <n2>)``:
+  every flowprobe nonce it holds (``fp`` and 12 hex digits, as ``flowprobe_nonce`` makes them),
+  once each in order of first appearance (``none`` when there is none; beyond 32, the first 16
+  and the last 16). A memory flow sends its whole history, earlier answers included, so a whole
+  echo would double every call; the digest keeps the answer's size bounded;
 - tokens 1 to N-1 are `` tok1``, `` tok2``, ...
+
+A request offering ``tools`` (an Agent's) is answered the same way: a plain assistant message
+that calls no tool, so the agent finishes on its first round.
 
 Usage: ``completion_tokens`` is N, ``prompt_tokens`` is the number of whitespace-separated words
 across all the messages' texts (roles not counted), ``total_tokens`` their sum.
@@ -48,6 +58,7 @@ from flowprobe.local.stub.protocol import (
     FIRST_TOKEN_DELAY_HEADER,
     INTER_TOKEN_DELAY_HEADER,
     MODEL_IDS,
+    PROMPT_ECHO_LIMIT,
     SETTINGS_PATH,
     TOKENS_HEADER,
     StubSettings,
@@ -61,6 +72,7 @@ __all__ = [
     "INTER_TOKEN_DELAY_HEADER",
     "LAST_REQUESTS_KEPT",
     "MODEL_IDS",
+    "PROMPT_ECHO_LIMIT",
     "SETTINGS_PATH",
     "TOKENS_HEADER",
     "StubLLM",

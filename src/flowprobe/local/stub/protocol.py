@@ -6,7 +6,9 @@ so every rule of the answer can be read, and tested, in one place.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -25,12 +27,20 @@ TOKENS_HEADER = "x-stub-tokens"
 SETTINGS_PATH = "/stub/settings"  # GET or PUT {first_token_delay_ms, inter_token_delay_ms, tokens}
 MODEL_IDS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "flowprobe-stub")
 
+PROMPT_ECHO_LIMIT = 2048
+"""Prompts longer than this many characters are answered with their digest, not echoed whole."""
+
 # Bounds on what a request may ask for, so one bad header cannot park a thread for hours.
 _MAX_HEADER_DELAY_MS = 600_000.0
 _MAX_HEADER_TOKENS = 100_000
 # A fixed date keeps the models answer byte-for-byte the same across runs.
 _MODELS_CREATED = 1_700_000_000
 _FINGERPRINT = "fp_flowprobe_stub"
+# A digest shows the prompt's start and at most this many nonces, so its size is bounded.
+_DIGEST_START_CHARS = 256
+_DIGEST_MAX_NONCES = 32
+# What flowprobe_nonce makes: "fp" and 12 hex digits, alone or in brackets ("[fp0123456789ab]").
+_NONCE = re.compile(r"(?<![0-9A-Za-z])fp[0-9a-f]{12}(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,8 +194,32 @@ def answer_tokens(
     """
     prompt = " | ".join(f"{role}: {text}" for role, text in messages)
     shown_temperature = "default" if temperature is None else json.dumps(temperature)
-    echo = f"[model={model} temperature={shown_temperature} prompt={prompt}]"
+    echo = f"[model={model} temperature={shown_temperature} prompt={shown_prompt(prompt)}]"
     return [echo, *(f" tok{index}" for index in range(1, tokens))]
+
+
+def shown_prompt(prompt: str) -> str:
+    """The prompt as the echo shows it: whole up to :data:`PROMPT_ECHO_LIMIT` characters, else
+    ``<start>... (<n> chars, sha256 <hex>, nonces <fp...> <fp...>)``.
+
+    A memory flow sends its whole history, which holds the stub's earlier answers: echoing it
+    whole would double the prompt every call until the stub refuses it. The digest keeps what a
+    test looks for, the flowprobe nonces (each once, in order of first appearance).
+    """
+    if len(prompt) <= PROMPT_ECHO_LIMIT:
+        return prompt
+    digest = hashlib.sha256(prompt.encode("utf-8", "surrogatepass")).hexdigest()
+    nonces = _bounded(list(dict.fromkeys(_NONCE.findall(prompt))))
+    about = f"{len(prompt)} chars, sha256 {digest}, nonces {' '.join(nonces) or 'none'}"
+    return f"{prompt[:_DIGEST_START_CHARS]}... ({about})"
+
+
+def _bounded(nonces: list[str]) -> list[str]:
+    # The first nonces come from the flow's own template, the last from the newest history.
+    if len(nonces) <= _DIGEST_MAX_NONCES:
+        return nonces
+    half = _DIGEST_MAX_NONCES // 2
+    return [*nonces[:half], *nonces[-half:]]
 
 
 @dataclass(frozen=True, slots=True)
