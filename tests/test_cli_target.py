@@ -24,7 +24,7 @@ from flowprobe.resources import locate
 
 KEY = "sk-cli-target-key-0123456789"
 LOCAL = {"FLOWPROBE_BASE_URL": "http://127.0.0.1:7860", "FLOWPROBE_FLOW": "local-flow"}
-TALKING = ("test", "record", "check", "load", "samples")
+TALKING = ("test", "record", "check", "load", "drift", "samples")
 SUITE_COMMANDS = ("test", "record", "check")
 
 
