@@ -155,6 +155,16 @@ def test_the_suites_run_are_the_shipped_ones_with_the_current_folder_as_rootdir(
     assert args == [str(locate("suites")), "--rootdir", str(tmp_path), "-k", "shape"]
 
 
+@pytest.mark.parametrize("option", ["--base-url", "--flow"])
+def test_an_empty_target_option_is_one_line_naming_it(
+    option: str, seen: Seen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOWPROBE_BASE_URL", "http://127.0.0.1:1")
+    error = _one_line_error(invoke("test", option, ""))
+    assert error.startswith(f"flowprobe: error: {option} is empty")
+    assert (seen.local_started, seen.pytest) == (0, [])
+
+
 def test_an_api_key_env_that_is_not_set_is_one_line(seen: Seen) -> None:
     result = invoke("test", "--base-url", "http://127.0.0.1:1", "--api-key-env", "NOT_SET_HERE")
     error = _one_line_error(result)

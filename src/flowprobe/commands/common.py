@@ -142,6 +142,10 @@ def target_options(
     base_url: str | None = None, flow: str | None = None, api_key_env: str | None = None
 ) -> dict[str, str]:
     """The target options given, as the ``FLOWPROBE_*`` variables they override."""
+    for option, value in (("--base-url", base_url), ("--flow", flow)):
+        if value is not None and not value.strip():
+            # `--base-url "$STAGING_URL"` with a secret that is not set.
+            raise SettingsError(f"{option} is empty (a CI secret that is not set?)")
     given = {"FLOWPROBE_BASE_URL": base_url, "FLOWPROBE_FLOW": flow}
     if api_key_env is not None:
         key = os.environ.get(api_key_env, "")
