@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from flowprobe import drift
 from flowprobe.cli import cli
 from flowprobe.drift import shapes
 from flowprobe.drift.replay import WRONG_KEY
-from flowprobe.errors import FlowprobeError
+from flowprobe.errors import FlowprobeError, SettingsError
+from flowprobe.settings import load_settings
 from flowprobe.target import Target
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
@@ -278,13 +280,15 @@ def _free_port() -> int:
         (("missing-dir", str(CASSETTES)), "missing-dir is not a folder of cassettes"),
         ((str(CASSETTES), "missing-dir"), "is neither a cassette folder nor a live target"),
         ((str(CASSETTES.parent / "contracts"), str(CASSETTES)), "is not a cassette set"),
-        ((str(CASSETTES), "http://staging.invalid:7860"), "only against a loopback target"),
+        ((str(CASSETTES), "live"), "no target: set FLOWPROBE_BASE_URL"),
+        ((str(CASSETTES), "ftp://staging.example.com"), "is neither a cassette folder nor a"),
     ],
 )
 def test_bad_arguments_are_one_sentence_and_exit_2(
     arguments: tuple[str, str], said: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no .flowprobe/target.env here
+    monkeypatch.delenv("FLOWPROBE_BASE_URL", raising=False)
     monkeypatch.setenv("FLOWPROBE_FLOW", "flowprobe-basic-prompting")
     result = invoke(*arguments)
     assert result.exit_code == 2, result.output
@@ -355,6 +359,51 @@ def test_a_live_replay_is_bounded_in_calls(old: drift.Recording) -> None:
     target = Target(base_url="http://127.0.0.1:7860", flow="f", api_key=KEY)
     with pytest.raises(FlowprobeError, match="over the bound of 3"):
         drift.record_live(old, target, max_calls=3)
+
+
+def test_a_live_replay_is_bounded_in_time(old: drift.Recording) -> None:
+    sent: list[httpx.Request] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        time.sleep(0.05)
+        return httpx.Response(200, json={})
+
+    target = Target(base_url="http://127.0.0.1:7860", flow="f", api_key=KEY)
+    with pytest.raises(FlowprobeError, match=r"overran its 0\.01 s bound"):
+        drift.record_live(old, target, time_limit=0.01, transport=httpx.MockTransport(slow))
+    assert len(sent) == 1  # one call at a time: the bound is checked before each one
+
+
+@pytest.mark.parametrize(
+    "url", ["https://staging.example.com", "http://langflow.internal:7860", "http://127.0.0.1:1"]
+)
+def test_any_http_target_is_accepted_for_a_live_replay(url: str) -> None:
+    settings = load_settings({"base_url": url, "flow": "f"}, env={}, pyproject={})
+    assert drift.replay_target(settings).base_url == url  # validation only: nothing is sent
+
+
+def test_a_target_that_is_no_http_url_is_refused_for_a_live_replay() -> None:
+    settings = load_settings(
+        {"base_url": "ftp://staging.example.com", "flow": "f"}, env={}, pyproject={}
+    )
+    with pytest.raises(SettingsError, match=r"ftp://staging\.example\.com"):
+        drift.replay_target(settings)
+
+
+def test_drift_bounds_a_staging_url_before_it_sends_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLOWPROBE_FLOW", "f")
+    monkeypatch.setenv("STAGING_KEY", KEY)
+    # Refused by --max-calls before any call: the URL passed validation, and nothing went out.
+    args = ("https://staging.example.com", "--api-key-env", "STAGING_KEY", "--max-calls", "3")
+    result = invoke(str(CASSETTES), *args)
+    assert result.exit_code == 2, result.output
+    assert "over the bound of 3" in result.stderr
+    assert "loopback" not in result.stderr
+    assert KEY not in result.output
 
 
 # -- shapes ----------------------------------------------------------------------------------

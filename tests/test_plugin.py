@@ -105,8 +105,18 @@ class TestFindingsBaseline:
             ]
         )
 
-    def test_without_a_baseline_every_finding_fails(self, pytester: pytest.Pytester) -> None:
+    def test_without_a_baseline_the_shipped_one_accepts_langflow_s_known_findings(
+        self, pytester: pytest.Pytester
+    ) -> None:
         project(pytester)
+        pytester.makepyfile(self.SOURCE)
+        result = run(pytester)
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(["traceback-in-error-event [[]accepted (in baseline)[]]*"])
+
+    def test_an_empty_baseline_accepts_no_finding(self, pytester: pytest.Pytester) -> None:
+        project(pytester, 'findings_baseline = "none.json"')
+        (pytester.path / "none.json").write_text("{}", encoding="utf-8")
         pytester.makepyfile(self.SOURCE)
         run(pytester).assert_outcomes(failed=2)
 
@@ -444,3 +454,65 @@ class TestCassetteSettings:
         )
         pytester.makepyfile(test_suite=self.SOURCE.format(mode="none", repeats=True))
         run(pytester).assert_outcomes(passed=2)
+
+
+class TestReplayTarget:
+    """A user's own recordings replay with nothing but the cassette folder."""
+
+    def test_a_recording_of_any_tests_writes_target_json_that_replays_them(
+        self,
+        pytester: pytest.Pytester,
+        monkeypatch: pytest.MonkeyPatch,
+        recorded: RunAnswerServer,
+    ) -> None:
+        stored = json.loads((pytester.path / "cassettes/target.json").read_text("utf-8"))
+        assert stored == {"base_url": recorded.url, "flow": "f"}
+        project(pytester)  # no flow in [tool.flowprobe] any more
+        monkeypatch.delenv("FLOWPROBE_BASE_URL")
+        monkeypatch.delenv("FLOWPROBE_API_KEY")
+        result = run(pytester)
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines([f"flowprobe: mode replay, target {recorded.url}/*"])
+        assert len(recorded.received) == 1  # replayed, not sent
+
+    @pytest.mark.parametrize(
+        ("text", "said"),
+        [
+            (None, "target.json is missing"),
+            ("{not json", "target.json is not readable JSON"),
+            ('{"flow": "f"}', "must be a JSON object with the recorded base_url and flow"),
+            ("[]", "must be a JSON object with the recorded base_url and flow"),
+        ],
+        ids=["missing", "not-json", "no-base-url", "not-an-object"],
+    )
+    def test_a_missing_or_broken_target_json_is_one_line_and_exit_2(
+        self, pytester: pytest.Pytester, text: str | None, said: str
+    ) -> None:
+        project(pytester)
+        if text is not None:
+            pytester.mkdir("cassettes")
+            (pytester.path / "cassettes/target.json").write_text(text, encoding="utf-8")
+        call_file(pytester, "hello")
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+        assert result.ret == 2
+        output = result.stdout.str() + result.stderr.str()
+        assert said in output
+        for crash in ("INTERNALERROR", "KeyError", "Traceback", "JSONDecodeError"):
+            assert crash not in output
+
+
+class TestRootdirSettings:
+    def test_tests_run_from_another_folder_read_the_rootdir_s_pyproject(
+        self, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        project(pytester, "timeout = 2")
+        test_file = pytester.makepyfile(
+            TestSettingsPrecedence.SOURCE.format(
+                value=2.0, source="pyproject.toml [tool.flowprobe]"
+            )
+        )
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        (elsewhere / "pyproject.toml").write_text("[tool.flowprobe]\ntimeout = 9\n", "utf-8")
+        monkeypatch.chdir(elsewhere)
+        run(pytester, "--rootdir", str(pytester.path), str(test_file)).assert_outcomes(passed=1)

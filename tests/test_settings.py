@@ -234,3 +234,28 @@ class TestTheKeyStaysSecret:
             load_settings({}, env={}, pyproject={"apikey": SECRET})
         assert SECRET not in str(caught.value)
         assert "apikey" in str(caught.value)
+
+
+class TestBlankTarget:
+    """A target variable set but blank (an unset CI secret) is an error, never "no target"."""
+
+    @pytest.mark.parametrize("variable", ["FLOWPROBE_BASE_URL", "FLOWPROBE_FLOW"])
+    @pytest.mark.parametrize("blank", ["", "  "])
+    def test_a_blank_target_variable_is_an_error_naming_it(self, variable: str, blank: str) -> None:
+        with pytest.raises(SettingsError, match=f"^{variable} is set but empty") as caught:
+            load_settings({}, env={variable: blank}, pyproject={})
+        assert "\n" not in str(caught.value)
+
+    def test_both_blank_are_named_together(self) -> None:
+        env = {"FLOWPROBE_BASE_URL": "", "FLOWPROBE_FLOW": ""}
+        with pytest.raises(SettingsError, match="FLOWPROBE_BASE_URL and FLOWPROBE_FLOW are set"):
+            load_settings({}, env=env, pyproject={})
+
+    def test_an_option_given_over_a_blank_variable_is_used(self) -> None:
+        options = {"base_url": "http://127.0.0.1:7860"}
+        settings = load_settings(options, env={"FLOWPROBE_BASE_URL": ""}, pyproject={})
+        assert settings.get("base_url") == "http://127.0.0.1:7860"
+
+    def test_another_blank_variable_still_means_unset(self) -> None:
+        settings = load_settings({}, env={"FLOWPROBE_FILE_FLOW": ""}, pyproject={})
+        assert settings.get("file_flow") is None

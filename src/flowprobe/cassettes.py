@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +123,12 @@ def register(vcr: Any) -> None:
     vcr.register_matcher("flowprobe_body", matcher)
 
 
-def write_replay_target(cassette_dir: Path, env: dict[str, str]) -> Path:
-    """Store the recorded target's URL and flows (never its key) for replay."""
+def write_replay_target(cassette_dir: Path, env: Mapping[str, str]) -> Path:
+    """Store the recorded target's URL and flows (never its key) for replay.
+
+    ``env`` holds them as ``FLOWPROBE_BASE_URL``, ``FLOWPROBE_FLOW`` and, if any,
+    ``FLOWPROBE_FILE_FLOW``; the pytest plugin writes the file at the end of every recording.
+    """
     path = cassette_dir / "target.json"
     data = {"base_url": env["FLOWPROBE_BASE_URL"], "flow": env["FLOWPROBE_FLOW"]}
     if env.get("FLOWPROBE_FILE_FLOW"):

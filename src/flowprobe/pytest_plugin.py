@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from flowprobe import contracts
-from flowprobe.cassettes import cassette_config, register
+from flowprobe import contracts, resources
+from flowprobe.cassettes import cassette_config, register, write_replay_target
 from flowprobe.checks.findings import FINDINGS, Finding, load_baseline
 from flowprobe.errors import (
     VIOLATION_FIELDS,
@@ -30,7 +30,7 @@ from flowprobe.errors import (
     SettingsError,
 )
 from flowprobe.redaction import redact, scrub_value
-from flowprobe.settings import SETTINGS, Settings, load_settings
+from flowprobe.settings import SETTINGS, Settings, load_settings, read_pyproject
 from flowprobe.target import Target
 from flowprobe.wire.client import AsyncRunClient, Deadlines, RunClient
 from flowprobe.wire.flowfacts import FlowFacts, find_flow, learn_flow
@@ -73,14 +73,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     options = {s.name: config.getoption(f"flowprobe_{s.name}", None) for s in SETTINGS}
     try:
-        settings = load_settings(options, pyproject=None)
+        # The project's [tool.flowprobe] is the one beside pytest's rootdir, wherever pytest
+        # was started from.
+        settings = load_settings(options, pyproject=read_pyproject(Path(config.rootpath)))
     except SettingsError as exc:
         raise pytest.UsageError(f"flowprobe: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
     baseline = settings.get("findings_baseline")
     try:
         config.stash[BASELINE_KEY] = load_baseline(
-            _rooted(config, Path(str(baseline))) if baseline else None
+            _rooted(config, Path(str(baseline))) if baseline else resources.findings_baseline()
         )
     except SettingsError as exc:
         raise pytest.UsageError(f"flowprobe: {exc}") from None
@@ -177,10 +179,25 @@ def _resolve_target(config: pytest.Config) -> Target:
     if not recorded.is_file():
         raise SettingsError(
             f"replay mode needs recorded cassettes, and {recorded} is missing; record them with "
-            "`flowprobe record`, or set FLOWPROBE_BASE_URL to test a live target"
+            "`flowprobe record` (or pytest with FLOWPROBE_MODE=record), or set "
+            "FLOWPROBE_BASE_URL to test a live target"
         )
-    data = json.loads(recorded.read_text(encoding="utf-8"))
+    data = _replay_target(recorded)
     return Target(base_url=data["base_url"], flow=data["flow"], api_key="replayed-key")
+
+
+def _replay_target(recorded: Path) -> dict[str, str]:
+    """The recorded target's URL and flows, from ``target.json``; a broken file is one error."""
+    try:
+        data = json.loads(recorded.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SettingsError(f"{recorded} is not readable JSON ({exc}); record again") from None
+    fields = ("base_url", "flow")
+    if not isinstance(data, dict) or not all(isinstance(data.get(f), str) for f in fields):
+        raise SettingsError(
+            f"{recorded} must be a JSON object with the recorded base_url and flow; record again"
+        )
+    return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
 def _file_flow_name(config: pytest.Config) -> str | None:
@@ -190,8 +207,23 @@ def _file_flow_name(config: pytest.Config) -> str | None:
     recorded = cassette_dir(config) / REPLAY_TARGET_FILE
     if not recorded.is_file():
         return None
-    found = json.loads(recorded.read_text(encoding="utf-8")).get("file_flow")
-    return str(found) if found else None
+    return _replay_target(recorded).get("file_flow") or None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In record mode, store the recorded target beside the cassettes, so that they replay."""
+    settings = settings_of(session.config)
+    if settings.get("mode") != "record":
+        return
+    try:
+        target = Target.from_settings(settings)
+    except FlowprobeError:
+        return  # no target, so nothing was recorded
+    folder = cassette_dir(session.config)
+    folder.mkdir(parents=True, exist_ok=True)
+    recorded = {"FLOWPROBE_BASE_URL": target.base_url, "FLOWPROBE_FLOW": target.flow}
+    file_flow = settings.get("file_flow")
+    write_replay_target(folder, {**recorded, "FLOWPROBE_FILE_FLOW": str(file_flow or "")})
 
 
 @pytest.fixture(scope="session")

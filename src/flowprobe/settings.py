@@ -147,6 +147,28 @@ def read_pyproject(start: Path | None = None) -> dict[str, Any]:
     return {}
 
 
+# A target variable that is set but blank is most often a CI secret that was never set: taking
+# it as unset would test some other target (or replay cassettes) and pass, a false green.
+NOT_BLANK = ("base_url", "flow")
+
+
+def refuse_blank_target(env: Mapping[str, str], options: Mapping[str, Any] | None = None) -> None:
+    """A target variable set but blank in ``env`` (and not given in ``options``) is an error
+    that names it."""
+    blank = [
+        BY_NAME[name].env
+        for name in NOT_BLANK
+        if BY_NAME[name].env in env
+        and not env[BY_NAME[name].env].strip()
+        and not (options or {}).get(name)
+    ]
+    if blank:
+        raise SettingsError(
+            f"{' and '.join(blank)} {'is' if len(blank) == 1 else 'are'} set but empty "
+            "(a CI secret that is not set?): give the target's value, or unset it"
+        )
+
+
 def _layers(
     options: Mapping[str, Any], env: Mapping[str, str], pyproject: Mapping[str, Any]
 ) -> list[tuple[str, Callable[[Setting], Any]]]:
@@ -192,6 +214,7 @@ def load_settings(
         raise SettingsError(
             f"[tool.flowprobe] has unknown keys {unknown}; known keys: {sorted(BY_NAME)}"
         )
+    refuse_blank_target(env, options)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:

@@ -11,14 +11,16 @@ import click
 from flowprobe.commands.common import (
     EXIT_FAILED,
     load_env,
-    local_target_env,
+    local_option,
     progress,
     run_time_option,
     say,
     scenario_option,
+    suite_env,
     target_env_option,
     users_option,
     with_ports,
+    with_target,
 )
 from flowprobe.load.launch import LaunchPlan
 
@@ -43,7 +45,12 @@ from flowprobe.load.launch import LaunchPlan
     default=Path(".flowprobe/check"),
     show_default=True,
 )
-@target_env_option("[default: FLOWPROBE_BASE_URL if set, else the local target, started if needed]")
+@with_target
+@local_option
+@target_env_option(
+    "[default: FLOWPROBE_BASE_URL if set, else (not in CI, or with --local) the local target, "
+    "started if needed]"
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -57,7 +64,11 @@ def check(
     keywords: str | None,
     out: Path,
     target_env: Path | None,
-    **options: Any,
+    local: bool,
+    base_url: str | None,
+    flow: str | None,
+    api_key_env: str | None,
+    **ports: Any,
 ) -> None:
     """Go or no-go for a deployment: contract suites live, a short load run, the gate.
 
@@ -67,10 +78,11 @@ def check(
     from flowprobe.deploycheck.report import verdict_text, write_reports
     from flowprobe.deploycheck.run import CheckPlan, run_check
 
+    target = {"base_url": base_url, "flow": flow, "api_key_env": api_key_env}
     if target_env is not None:
-        env = load_env(target_env, {})
+        env = load_env(target_env, {}, target)
     else:
-        env = local_target_env(not os.environ.get("FLOWPROBE_BASE_URL"), **options)
+        env = suite_env(local, target, ports)
     load_plan = LaunchPlan(scenario=scenario, users=users, run_time_s=run_time, out=out / "load")
     plan = CheckPlan(
         out=out,

@@ -9,9 +9,11 @@ from typing import Any, TypeVar
 
 import click
 
+from flowprobe.errors import SettingsError
 from flowprobe.local import langflow
 from flowprobe.local.config import LocalConfig
 from flowprobe.local.target_env import read_target_env
+from flowprobe.settings import refuse_blank_target
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -69,6 +71,42 @@ def target_env_option(
     )
 
 
+_target_options = [
+    click.option(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="the target's base URL, e.g. https://langflow.example.com [overrides "
+        "FLOWPROBE_BASE_URL]",
+    ),
+    click.option(
+        "--flow", default=None, help="the flow's id or endpoint name [overrides FLOWPROBE_FLOW]"
+    ),
+    click.option(
+        "--api-key-env",
+        default=None,
+        metavar="NAME",
+        help="read the API key from the environment variable NAME [overrides FLOWPROBE_API_KEY]",
+    ),
+]
+local_option = click.option(
+    "--local",
+    is_flag=True,
+    help="test the built-in local Langflow (what a run with no target does outside CI)",
+)
+
+
+def with_target(func: F) -> F:
+    """``--base-url``, ``--flow`` and ``--api-key-env``: the target, on the command line.
+
+    A key itself never goes on a command line (shell history, process lists): only the name of
+    the variable that holds it.
+    """
+    for option in reversed(_target_options):
+        func = option(func)
+    return func
+
+
 scenario_option = click.option(
     "--scenario", type=click.Choice(["stream", "run"]), default="stream", show_default=True
 )
@@ -88,21 +126,90 @@ def local_config(**options: Any) -> LocalConfig:
     return LocalConfig(**{k: v for k, v in options.items() if v is not None})
 
 
-def local_target_env(use_local: bool, **options: Any) -> dict[str, str]:
-    """The environment, plus the local target's settings if ``use_local`` (started if needed)."""
-    env = dict(os.environ)
-    if use_local:
-        env.update(langflow.up(local_config(**options), say))
+NO_TARGET = (
+    "no target: set FLOWPROBE_BASE_URL or pass --base-url; "
+    "pass --local to test the built-in local Langflow"
+)
+_TRUE = ("1", "true", "yes", "on")
+
+
+def in_ci(env: dict[str, str]) -> bool:
+    """Whether ``CI`` says this runs in CI (GitHub Actions and GitLab CI set ``CI=true``)."""
+    return env.get("CI", "").strip().lower() in _TRUE
+
+
+def target_options(
+    base_url: str | None = None, flow: str | None = None, api_key_env: str | None = None
+) -> dict[str, str]:
+    """The target options given, as the ``FLOWPROBE_*`` variables they override."""
+    for option, value in (("--base-url", base_url), ("--flow", flow)):
+        if value is not None and not value.strip():
+            # `--base-url "$STAGING_URL"` with a secret that is not set.
+            raise SettingsError(f"{option} is empty (a CI secret that is not set?)")
+    given = {"FLOWPROBE_BASE_URL": base_url, "FLOWPROBE_FLOW": flow}
+    if api_key_env is not None:
+        key = os.environ.get(api_key_env, "")
+        if not key:
+            raise SettingsError(
+                f"--api-key-env {api_key_env}: the environment variable {api_key_env} is not set"
+            )
+        given["FLOWPROBE_API_KEY"] = key
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def choose_local(env: dict[str, str], local: bool, *, guard_ci: bool = True) -> bool:
+    """Whether to use the built-in local target: asked for, or no target given outside CI.
+
+    In CI, no target is refused (``guard_ci``): a forgotten secret must not test the local
+    target and pass.
+    """
+    if local:
+        return True
+    refuse_blank_target(env)
+    if env.get("FLOWPROBE_BASE_URL"):
+        return False
+    if guard_ci and in_ci(env):
+        raise SettingsError(NO_TARGET)
+    return True
+
+
+def _refuse_two_targets(local: bool, options: dict[str, str]) -> None:
+    if local and "FLOWPROBE_BASE_URL" in options:
+        raise click.UsageError("--local and --base-url name two targets: pass one of them")
+
+
+def suite_env(local: bool, target: dict[str, Any], ports: dict[str, Any]) -> dict[str, str]:
+    """The environment of a suites run: the target options over the environment, else the
+    local target (started if needed) when :func:`choose_local` picks it."""
+    options = target_options(**target)
+    _refuse_two_targets(local, options)
+    env = {**os.environ, **options}
+    if choose_local(env, local):
+        env.update(langflow.up(local_config(**ports), say))
     return env
 
 
-def load_env(target_env: Path | None, settings: dict[str, str | None]) -> dict[str, str]:
-    """The environment for a run: ``target_env`` (else FLOWPROBE_*, else what `up` wrote), and
-    ``settings`` as FLOWPROBE_LOAD_* variables (those given)."""
+def load_env(
+    target_env: Path | None,
+    settings: dict[str, str | None],
+    target: dict[str, Any] | None = None,
+    *,
+    local: bool = False,
+    guard_ci: bool = True,
+) -> dict[str, str]:
+    """The environment for a run: the target options, over ``target_env`` (else FLOWPROBE_*,
+    else what `up` wrote), and ``settings`` as FLOWPROBE_LOAD_* variables (those given).
+
+    ``guard_ci``: in CI, refuse to fall back to what `up` wrote unless ``local`` is given.
+    """
+    options = target_options(**(target or {}))
+    _refuse_two_targets(local, options)
     env = dict(os.environ)
     if target_env is not None:
         env.update(read_target_env(LocalConfig(state_dir=target_env.parent)))
-    elif not env.get("FLOWPROBE_BASE_URL"):
+    elif choose_local({**env, **options}, local, guard_ci=guard_ci):
         env.update(read_target_env(LocalConfig()))
+    env.update(options)
+    refuse_blank_target(env)
     env.update({f"FLOWPROBE_LOAD_{k.upper()}": v for k, v in settings.items() if v})
     return env

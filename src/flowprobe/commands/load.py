@@ -12,12 +12,14 @@ import click
 from flowprobe.commands.common import (
     EXIT_FAILED,
     load_env,
+    local_option,
     progress,
     run_time_option,
     say,
     scenario_option,
     target_env_option,
     users_option,
+    with_target,
 )
 from flowprobe.load.launch import LaunchPlan, launch
 
@@ -41,6 +43,8 @@ from flowprobe.load.launch import LaunchPlan, launch
     default=Path(".flowprobe/load"),
     show_default=True,
 )
+@with_target
+@local_option
 @target_env_option()
 @click.pass_context
 def load(
@@ -57,8 +61,20 @@ def load(
     warmup: float | None,
     out: Path,
     target_env: Path | None,
+    local: bool,
+    base_url: str | None,
+    flow: str | None,
+    api_key_env: str | None,
 ) -> None:
-    """Run a bounded headless locust load test; writes CSV, HTML and a JSON summary in --out."""
+    """Run a bounded headless locust load test; writes CSV, HTML and a JSON summary in --out.
+
+    The target: --base-url or FLOWPROBE_BASE_URL, else (not in CI, or with --local) the local
+    target `flowprobe up` started.
+    """
+    from flowprobe.resources import shipped
+
+    shipped("loadtests", what="locustfiles")  # before anything runs: a clear error if missing
+    target = {"base_url": base_url, "flow": flow, "api_key_env": api_key_env}
     settings = {
         "arrival_rate": None if rate is None else str(rate),
         "steps": steps,
@@ -75,7 +91,7 @@ def load(
         steps=steps,
         out=out,
     )
-    code = launch(plan, load_env(target_env, settings), say, progress)
+    code = launch(plan, load_env(target_env, settings, target, local=local), say, progress)
     click.echo("", err=True)
     click.echo(f"results: {plan.stats_csv}, {plan.html}, {plan.summary}")
     if code:

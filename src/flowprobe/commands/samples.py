@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from flowprobe.commands.common import load_env, target_env_option
+from flowprobe.commands.common import load_env, target_env_option, with_target
 
 
 @click.command("samples")
@@ -16,8 +16,15 @@ from flowprobe.commands.common import load_env, target_env_option
     default=Path(".flowprobe/samples"),
     show_default=True,
 )
+@with_target
 @target_env_option()
-def samples_command(out: Path, target_env: Path | None) -> None:
+def samples_command(
+    out: Path,
+    target_env: Path | None,
+    base_url: str | None,
+    flow: str | None,
+    api_key_env: str | None,
+) -> None:
     """Write cURL, Python and JavaScript samples (plain and streaming) for the flow.
 
     They use the target's URL form and auth style and the flow's component ids as the tweaks
@@ -29,7 +36,9 @@ def samples_command(out: Path, target_env: Path | None) -> None:
     from flowprobe.wire.client import RunClient
     from flowprobe.wire.flowfacts import learn_flow
 
-    target = Target.from_settings(load_settings(env=load_env(target_env, {})))
+    options = {"base_url": base_url, "flow": flow, "api_key_env": api_key_env}
+    env = load_env(target_env, {}, options, guard_ci=False)
+    target = Target.from_settings(load_settings(env=env))
     with RunClient(target) as client:
         facts = learn_flow(client)
     for path in write_samples(target, facts, out):

@@ -25,7 +25,7 @@ from flowprobe.gate import GateResult, compare
 from flowprobe.gate.baseline import read_summary
 from flowprobe.load.launch import LaunchPlan, launch
 from flowprobe.load.summary import LoadSummary
-from flowprobe.resources import locate
+from flowprobe.resources import locate, shipped
 
 Say = Callable[[str], None]
 # pytest's exit codes that mean the suites ran: all passed, or some failed.
@@ -94,10 +94,8 @@ class CheckResult:
 def run_check(plan: CheckPlan, env: Mapping[str, str], say: Say, progress: Say) -> CheckResult:
     """Every step of the check against the target described by ``env``."""
     if not plan.suites.is_dir():
-        raise FlowprobeError(
-            f"the contract suites are not at {plan.suites}: flowprobe check runs them from a "
-            "source checkout (pip install -e .)"
-        )
+        shipped("suites", what="contract suites")  # names where a reinstall would put them
+        raise FlowprobeError(f"the contract suites are not at {plan.suites}")
     if plan.baseline is not None:
         read_summary(plan.baseline, "--baseline")  # a bad baseline is refused before any run
     plan.out.mkdir(parents=True, exist_ok=True)
@@ -113,6 +111,8 @@ def run_check(plan: CheckPlan, env: Mapping[str, str], say: Say, progress: Say) 
 
 def _run_suites(plan: CheckPlan, env: Mapping[str, str], result: CheckResult, say: Say) -> None:
     command = [sys.executable, "-m", "pytest", str(plan.suites), "-q", "-p", "no:cacheprovider"]
+    # The current folder is the rootdir wherever the suites are installed: its [tool.flowprobe].
+    command += ["--rootdir", str(Path.cwd())]
     command += ["--junitxml", str(plan.suites_junit), "-o", "junit_family=xunit2"]
     command += ["-m", plan.markers] if plan.markers else []
     command += ["-k", plan.keywords] if plan.keywords else []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flowprobe.drift.calls import Call, Recording, load_recording
 from flowprobe.drift.compare import Pairing, compare, pair_calls
-from flowprobe.drift.replay import record_live, require_loopback
+from flowprobe.drift.replay import record_live, replay_target
 from flowprobe.drift.report import Change, DriftReport
 
 __all__ = [
@@ -22,5 +22,5 @@ __all__ = [
     "load_recording",
     "pair_calls",
     "record_live",
-    "require_loopback",
+    "replay_target",
 ]

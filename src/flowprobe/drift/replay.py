@@ -1,6 +1,7 @@
 """OLD's run calls made again against a live target, to compare its answers with OLD's.
 
-Calls go one at a time, to a loopback target only, bounded in count and time. Bodies go as
+Calls go to any http(s) target the user names, one at a time, bounded in count and time
+(``max_calls``, ``time_limit``): a replay never floods a shared deployment. Bodies go as
 recorded (tweaks and session ids included). The cassette scrubbed the key: the target's key
 (from its settings) is sent where a key was, and a wrong one where the recorded call was refused
 for its key. The key never appears in what this returns or raises.
@@ -8,36 +9,32 @@ for its key. The key never appears in what this returns or raises.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 
 from flowprobe.drift.calls import RUN_PREFIX, Call, Recording
 from flowprobe.errors import FlowprobeError, TargetError
 from flowprobe.redaction import REDACTED
+from flowprobe.settings import Settings
 from flowprobe.target import Target
 from flowprobe.wire.client import Deadlines
 
-__all__ = ["record_live", "require_loopback"]
+__all__ = ["record_live", "replay_target"]
 
 WRONG_KEY = "flowprobe-drift-wrong-key"
 
 
-def require_loopback(target: Target) -> None:
-    """Refuse a target that is not on this machine: drift replays calls, some of them refused."""
-    host = urlsplit(target.base_url).hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise FlowprobeError(
-            f"flowprobe drift replays calls only against a loopback target, not {host!r}"
-        )
+def replay_target(settings: Settings) -> Target:
+    """The live target OLD's calls are made again on: any http(s) target the settings name.
+
+    Nothing is sent here; a missing URL or flow, or a URL that is not http(s), is a
+    :class:`~flowprobe.errors.SettingsError`.
+    """
+    return Target.from_settings(settings)
 
 
 def _auth(call: Call, target: Target) -> dict[str, str]:
@@ -77,12 +74,11 @@ def record_live(
     progress: Callable[[str], None] | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Recording:
-    """OLD's run calls made again, one at a time, against ``target`` (on loopback only).
+    """OLD's run calls made again, one at a time, against ``target``.
 
     Bodies go as recorded (tweaks and session ids included); the target's key replaces the
     scrubbed one. At most ``max_calls`` calls, in at most ``time_limit`` seconds.
     """
-    require_loopback(target)
     if len(old.calls) > max_calls:
         raise FlowprobeError(
             f"{old.origin} holds {len(old.calls)} run calls, over the bound of {max_calls}; "
