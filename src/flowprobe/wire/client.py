@@ -36,6 +36,7 @@ from flowprobe.jsonpath import value_or_none
 from flowprobe.target import Target
 from flowprobe.wire.answer_paths import RESULTS_TEXT
 from flowprobe.wire.stream import (
+    RecordTooLarge,
     StreamEvent,
     StreamOutcome,
     StreamParser,
@@ -47,6 +48,9 @@ from flowprobe.wire.stream import (
 __all__ = ["AsyncRunClient", "Deadlines", "RunClient", "RunResult", "StreamedRun", "run_body"]
 
 _UNSET: Any = object()
+# The largest answer flowprobe reads, decompressed: a broken or hostile server must not exhaust
+# the memory of the machine that tests it.
+MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,9 +154,13 @@ def _is_json(response: httpx.Response) -> bool:
     return content_type.startswith("application/json")
 
 
-def _legacy_url(target: Target, stream_url: str) -> str:
-    # Older Langflow answered with a URL to open as an EventSource instead of streaming.
-    return stream_url if "://" in stream_url else target.base_url + stream_url
+def _legacy_url(target: Target, stream_url: str) -> str | None:
+    """Where an older Langflow's ``stream_url`` leads, or None when it leaves the target's own
+    origin: the key is sent with it, so it never goes to another scheme, host or port."""
+    url = httpx.URL(target.base_url).join(stream_url)
+    base = httpx.URL(target.base_url)
+    same = (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port)
+    return str(url) if same else None
 
 
 def _explain(exc: httpx.HTTPError, url: str, target: Target, deadlines: Deadlines) -> TargetError:
@@ -179,15 +187,17 @@ def _handed_out(run: StreamedRun, events: list[StreamEvent]) -> Iterator[StreamE
         yield event
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Call:
-    """One request to send, and when its run started (for the timings and the total deadline)."""
+    """One request to send, when its run started (for the timings and the total deadline), and
+    how many bytes of its answer have arrived (for the size limit)."""
 
     method: str
     url: str
     content: bytes | None
     headers: dict[str, str]
     started_at: float
+    received: int = 0
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started_at
@@ -197,11 +207,17 @@ class _BaseRunClient:
     """All that the two clients share: every step that does no I/O."""
 
     def __init__(
-        self, target: Target, *, deadlines: Deadlines | None = None, validate_requests: bool = True
+        self,
+        target: Target,
+        *,
+        deadlines: Deadlines | None = None,
+        validate_requests: bool = True,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.target = target
         self.deadlines = deadlines or Deadlines()
         self.validate_requests = validate_requests
+        self.max_body_bytes = max_body_bytes
 
     def _prepare(
         self,
@@ -230,11 +246,17 @@ class _BaseRunClient:
             raise _explain(exc, call.url, self.target, self.deadlines) from None
 
     def _checked(self, call: _Call, chunk: bytes) -> bytes:
-        """``chunk``, once the run is known to be within its total deadline."""
+        """``chunk``, once the run is known to be within its total deadline and size limit."""
         if call.elapsed() > self.deadlines.total:
             raise TargetError(
                 f"{self.target.redact(call.url)} did not finish within "
                 f"{self.deadlines.total:g} s (total deadline)"
+            )
+        call.received += len(chunk)
+        if call.received > self.max_body_bytes:
+            raise TargetError(
+                f"{self.target.redact(call.url)} answered more than {self.max_body_bytes:,} "
+                "bytes; flowprobe stops reading (max body size)"
             )
         return chunk
 
@@ -263,16 +285,24 @@ class _BaseRunClient:
         run.time_to_first_byte = time.perf_counter() - run.started_at
         return True
 
-    def _whole_answer(self, run: StreamedRun, status: int, raw: bytes) -> _Call | None:
-        """Keep a whole answer as the run's ``error_body``; the legacy stream to follow, if any."""
+    def _whole_answer(self, run: StreamedRun, call: _Call, status: int, raw: bytes) -> _Call | None:
+        """Keep a whole answer as the run's ``error_body``; the legacy stream to follow, if any.
+
+        A legacy stream is followed once, never from another legacy stream, and only on the
+        target's own origin: a ``stream_url`` elsewhere is left unfollowed (the run reads as
+        truncated) rather than sent the key.
+        """
         run.error_body = _decode(raw)
         run.parser.close()
         legacy = legacy_stream_url(run.error_body) if isinstance(run.error_body, dict) else None
-        if legacy is None or status != 200:
+        if legacy is None or status != 200 or call.method == "GET":
+            return None
+        url = _legacy_url(self.target, legacy)
+        if url is None:
             return None
         run.parser = StreamParser()
         headers = _headers(self.target, _UNSET)
-        return _Call("GET", _legacy_url(self.target, legacy), None, headers, run.started_at)
+        return _Call("GET", url, None, headers, run.started_at, call.received)
 
     def _arrived(self, run: StreamedRun, call: _Call, chunk: bytes) -> Iterator[StreamEvent]:
         """The events a stream chunk completes, after the total deadline and first-byte stamp."""
@@ -280,7 +310,11 @@ class _BaseRunClient:
         now = time.perf_counter()
         if run.time_to_first_byte is None:
             run.time_to_first_byte = now - run.started_at
-        return _handed_out(run, run.parser.feed(chunk, arrived_at=now))
+        try:
+            events = run.parser.feed(chunk, arrived_at=now)
+        except RecordTooLarge as exc:
+            raise TargetError(f"{self.target.redact(call.url)}: {exc}") from None
+        return _handed_out(run, events)
 
     def _ended(self, run: StreamedRun) -> Iterator[StreamEvent]:
         """The events the end of a stream completes, and its settled outcome."""
@@ -297,8 +331,14 @@ class RunClient(_BaseRunClient):
         deadlines: Deadlines | None = None,
         validate_requests: bool = True,
         transport: httpx.BaseTransport | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
-        super().__init__(target, deadlines=deadlines, validate_requests=validate_requests)
+        super().__init__(
+            target,
+            deadlines=deadlines,
+            validate_requests=validate_requests,
+            max_body_bytes=max_body_bytes,
+        )
         self.http = httpx.Client(timeout=self.deadlines.httpx_timeout(), transport=transport)
 
     def close(self) -> None:
@@ -369,7 +409,8 @@ class RunClient(_BaseRunClient):
         self, run: StreamedRun, call: _Call, response: httpx.Response
     ) -> Iterator[StreamEvent]:
         if self._answered_whole(run, response):
-            legacy = self._whole_answer(run, response.status_code, response.read())
+            raw = b"".join([self._checked(call, chunk) for chunk in response.iter_bytes()])
+            legacy = self._whole_answer(run, call, response.status_code, raw)
             if legacy is not None:
                 with self._send(legacy) as followed:
                     yield from self._events(run, legacy, followed)
@@ -389,8 +430,14 @@ class AsyncRunClient(_BaseRunClient):
         deadlines: Deadlines | None = None,
         validate_requests: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
-        super().__init__(target, deadlines=deadlines, validate_requests=validate_requests)
+        super().__init__(
+            target,
+            deadlines=deadlines,
+            validate_requests=validate_requests,
+            max_body_bytes=max_body_bytes,
+        )
         self.http = httpx.AsyncClient(timeout=self.deadlines.httpx_timeout(), transport=transport)
 
     async def aclose(self) -> None:
@@ -465,7 +512,8 @@ class AsyncRunClient(_BaseRunClient):
         self, run: StreamedRun, call: _Call, response: httpx.Response
     ) -> AsyncIterator[StreamEvent]:
         if self._answered_whole(run, response):
-            legacy = self._whole_answer(run, response.status_code, await response.aread())
+            raw = b"".join([self._checked(call, chunk) async for chunk in response.aiter_bytes()])
+            legacy = self._whole_answer(run, call, response.status_code, raw)
             if legacy is not None:
                 async with self._send(legacy) as followed:
                     async for event in self._events(run, legacy, followed):

@@ -92,6 +92,15 @@ class _Malformed(Exception):
     """Raised inside the record readers to carry why a record is unreadable; never escapes."""
 
 
+# The longest record flowprobe reads: a stream's records are one event each, a few KB at most;
+# a server that never ends one would otherwise grow the parser's buffer without bound.
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+
+
+class RecordTooLarge(ValueError):
+    """A stream record grew past the parser's ``max_record_bytes`` without ending."""
+
+
 class StreamParser:
     """Turns the bytes of a Langflow stream into :class:`StreamEvent` objects, chunk by chunk.
 
@@ -117,9 +126,11 @@ class StreamParser:
         "_saw_error",
         "_scan",
         "_started",
+        "max_record_bytes",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, max_record_bytes: int = MAX_RECORD_BYTES) -> None:
+        self.max_record_bytes = max_record_bytes
         self._buffer = bytearray()
         # Where to resume looking for a blank line, so bytes already searched are not rescanned.
         self._scan = 0
@@ -145,7 +156,14 @@ class StreamParser:
         if not chunk:
             return []
         self._buffer += self._normalize_newlines(chunk)
-        return self._drain(arrived_at)
+        events = self._drain(arrived_at)
+        if len(self._buffer) > self.max_record_bytes:
+            self._buffer.clear()
+            raise RecordTooLarge(
+                f"a stream record grew past {self.max_record_bytes:,} bytes without ending; "
+                "flowprobe stops reading (max record size)"
+            )
+        return events
 
     def close(self, *, arrived_at: float | None = None) -> list[StreamEvent]:
         """End the stream: read a final record that lacks its blank line; settle the outcome.
@@ -226,8 +244,17 @@ class StreamParser:
             and self._read_langflow_record(raw, arrived_at, events)
         ):
             return
-        # Decoding whole records, never partial chunks, keeps split UTF-8 characters intact.
-        text = raw.decode("utf-8", errors="replace").strip("\n")
+        # Decoding whole records, never partial chunks, keeps split UTF-8 characters intact;
+        # bytes that are not UTF-8 make the record unreadable, not silently replaced.
+        try:
+            text = raw.decode("utf-8").strip("\n")
+        except UnicodeDecodeError as exc:
+            shown = raw.decode("utf-8", errors="replace").strip("\n")
+            self._started = True
+            self._record_malformed(
+                shown, f"not UTF-8 (byte {exc.start})", arrived_at, complete=complete
+            )
+            return
         if not self._started and text:
             self._started = True
             text = text.removeprefix("\ufeff")
