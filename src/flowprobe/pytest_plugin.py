@@ -394,7 +394,23 @@ def pytest_runtest_makereport(
     if isinstance(failure, ContractViolation):
         # Before the report is made: it copies the properties, and JUnit XML reads them there.
         item.user_properties.extend(violation_properties(failure, _secrets_of(item)))
-    return (yield)
+    report = yield
+    _redact_report(report, _secrets_of(item))
+    return report
+
+
+def _redact_report(report: pytest.TestReport, secrets: Sequence[str]) -> None:
+    """Keep the key out of what pytest prints and writes to JUnit: a failure's traceback shows
+    the arguments of every frame (``params = {'x-api-key': ...}``), and captured output may
+    echo it, in any encoding ``redact`` knows."""
+    if not secrets:
+        return
+    if report.longrepr is not None:
+        shown = str(report.longrepr)
+        redacted = redact(shown, secrets)
+        if redacted != shown:
+            report.longrepr = redacted
+    report.sections = [(title, redact(text, secrets)) for title, text in report.sections]
 
 
 def violation_properties(
