@@ -138,8 +138,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.block_network)
 
 
+def _careful_persister() -> Any:
+    """vcrpy's file persister, with a cassette that cannot be read failing its test in one
+    sentence instead of a page of YAML parser traceback. Built on first use: importing vcr
+    before pytest-recording registers its assertion rewriting would warn in every run."""
+    import yaml
+    from vcr.persisters.filesystem import CassetteDecodeError, FilesystemPersister
+
+    class CarefulPersister(FilesystemPersister):  # type: ignore[misc]
+        @classmethod
+        def load_cassette(cls, cassette_path: Any, serializer: Any) -> Any:
+            try:
+                return super().load_cassette(cassette_path, serializer)
+            except (yaml.YAMLError, CassetteDecodeError, ValueError, TypeError, KeyError) as exc:
+                where = getattr(exc, "problem_mark", None)
+                at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
+                pytest.fail(
+                    f"cassette {cassette_path} cannot be read{at}: {type(exc).__name__}; "
+                    "record it again with `flowprobe record`",
+                    pytrace=False,
+                )
+
+    return CarefulPersister
+
+
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     register(vcr)
+    vcr.register_persister(_careful_persister())
 
 
 class CassetteFixtures:
