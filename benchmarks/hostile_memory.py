@@ -12,6 +12,7 @@ Cases: a 200 MB record with no end (streamed), a 200 MB JSON answer (``run``), a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -40,10 +41,8 @@ class Hostile(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
         case = self.path.split("/")[4].split("?")[0]
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client stopped
             getattr(self, "_" + case.replace("-", "_"))()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def _head(self, content_type: str, **headers: str) -> None:
         self.send_response(200)
