@@ -63,6 +63,19 @@ class Handler(BaseHTTPRequestHandler):
         if flow == "hang":  # a target that takes the call and never answers
             time.sleep(60)
             return
+        if flow == "redirect":  # a target that sends its callers, and their key, elsewhere
+            self.send_response(307)
+            self.send_header("location", f"{self.server.base_url}/elsewhere")
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        if path == "/elsewhere":
+            self.server.redirected.append(dict(self.headers))
+            self._json(200, _result("followed"))
+            return
+        if flow == "trickle":  # a stream that never ends, one keep-alive byte at a time
+            self._trickle()
+            return
         if flow.startswith("status"):  # e.g. status500: answer that status, a JSON body
             self._json(int(flow.removeprefix("status")), {"detail": "refused"})
         elif "stream=true" in query:
@@ -74,6 +87,16 @@ class Handler(BaseHTTPRequestHandler):
                 settings.first_token_delay + (settings.tokens - 1) * settings.inter_token_delay
             )
             self._json(200, _result("ok"))
+
+    def _trickle(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            for _ in range(300):  # 60 s at most: never idle long enough for a read timeout
+                self._chunk(b":\n")
+                time.sleep(0.2)
 
     def _json(self, status: int, payload: Any) -> None:
         body = json.dumps(payload).encode()
@@ -144,6 +167,7 @@ class FakeLangflow(ThreadingHTTPServer):
         self.inter_token_delay = inter_token_delay
         self.tokens = tokens
         self.streams_served = threading.Event()  # set once a whole stream has been sent
+        self.redirected: list[dict[str, str]] = []  # headers of calls that followed a redirect
 
     @property
     def base_url(self) -> str:

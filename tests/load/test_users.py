@@ -95,3 +95,28 @@ def test_a_hanging_target_fails_the_run(load_env, run_locust) -> None:
     assert summary["requests"] == 0
     assert any("no call completed" in reason for reason in summary["reasons"])
     assert code == 1
+
+
+def test_a_call_past_its_total_deadline_counts_as_a_timeout(load_env, run_locust) -> None:
+    # The trickle never idles long enough for a read timeout; only the total deadline ends it.
+    env = load_env("trickle", FLOWPROBE_TIMEOUT="1")
+    code, events, summary = run_locust(env, "Streamer", seconds=4)
+    calls = [e for e in events if e["request_type"] == "POST"]
+    assert calls
+    assert {e["exception"] for e in calls} == {"timeout"}
+    assert all(900 <= e["response_time"] < 3000 for e in calls), calls
+    assert set(summary["errors_by_kind"]) == {"timeout"}
+    assert summary["passed"] is False
+    assert code == 1
+
+
+@pytest.mark.parametrize("user", ["Streamer", "Caller"])
+def test_a_redirect_fails_the_call_and_the_key_stays_home(
+    load_env, run_locust, fake_langflow, user
+) -> None:
+    code, events, _summary = run_locust(load_env("redirect"), user)
+    calls = [e for e in events if e["request_type"] == "POST"]
+    assert calls
+    assert {e["exception"] for e in calls} == {"http_307"}
+    assert fake_langflow.redirected == []
+    assert code == 1

@@ -10,6 +10,7 @@ an arrival schedule instead of a closed loop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -24,13 +25,19 @@ from flowprobe.checks.answer import answer_violations
 from flowprobe.checks.stream import STREAM_ANSWERS_200, stream_violations
 from flowprobe.checks.verdict import Violation, status_violations
 from flowprobe.load import metrics
-from flowprobe.load.failures import failure_of
+from flowprobe.load.failures import RunFailure, failure_of
 from flowprobe.load.reading import BodyEnded, read_available
 from flowprobe.load.worker_state import WorkerState, worker_state
 from flowprobe.wire.client import run_body
 from flowprobe.wire.stream import StreamEvent, StreamOutcome, StreamParser
 
 logger = logging.getLogger("flowprobe.load")
+TIMEOUT = "timeout"  # the failure kind of a call past its total deadline
+
+
+class _PastDeadline(BaseException):
+    """Raised into a call's greenlet at its total deadline. A BaseException, so that neither
+    locust's request handling nor flowprobe's readers mistake it for a network error."""
 
 
 class _LangflowUser(FastHttpUser):
@@ -48,6 +55,7 @@ class _LangflowUser(FastHttpUser):
         self._headers = {**target.auth_headers(), "accept": "application/json"}
         self._session_id = f"flowprobe-load-{uuid.uuid4().hex[:12]}"
         self._answers = 0
+        self._current: Any = None  # the call in flight, to cut at its total deadline
 
     def request_body(self) -> dict[str, Any]:
         """The run request: input and tweaks from the settings, and a session id."""
@@ -74,20 +82,53 @@ class _LangflowUser(FastHttpUser):
         return every > 0 and (self._answers - 1) % every == 0
 
     def _post(self, **kwargs: Any) -> Any:
-        return self.client.post(
+        # Redirects are not followed: the key would go along to wherever the target points.
+        # A 3xx fails the call with its status, like any answer that is not the run's.
+        response = self.client.post(
             self._url,
             json=self.request_body(),
             headers=self._headers,
             name=self._name,
             catch_response=True,
+            allow_redirects=False,
             **kwargs,
         )
+        self._current = response
+        return response
 
     @task
     def call_run(self) -> None:
-        """One run call (locust's own ``run`` is final, hence the name)."""
+        """One run call (locust's own ``run`` is final, hence the name), within the total
+        deadline (FLOWPROBE_TIMEOUT): past it, the call is cut and counts as a ``timeout``."""
         self.before_call()
-        self.run_once()
+        started = time.perf_counter()
+        self._current = None
+        try:
+            with gevent.Timeout(self.network_timeout, _PastDeadline):
+                self.run_once()
+        except _PastDeadline:
+            self._past_deadline(started)
+
+    def _past_deadline(self, started: float) -> None:
+        raw = getattr(self._current, "_response", None)
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw._sock.close()  # never reuse a connection the target is still writing to
+        detail = f"the call did not finish within {self.network_timeout:g} s (total deadline)"
+        self.environment.events.request.fire(
+            request_type="POST",
+            name=self._name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=RunFailure(TIMEOUT, detail),
+            context={},
+            response=None,
+            url=self._url,
+        )
+        seen = self.flowprobe.failure_kinds_logged
+        if TIMEOUT not in seen:
+            seen.add(TIMEOUT)
+            logger.warning("flowprobe: first %s failure: %s", TIMEOUT, detail)
 
     def before_call(self) -> None:
         """A hook run before each call; the open-loop users wait for their slot here."""
