@@ -21,10 +21,13 @@ from schemathesis.checks import (
 from flowprobe import checks, contracts
 from flowprobe.contracts.openapi import build_openapi
 from flowprobe.target import Target
+from flowprobe.wire.client import RunClient
 from flowprobe.wire.stream import StreamOutcome, parse_all
 
 MAX_CASES = 30
 MIN_SECONDS_BETWEEN_CALLS = 0.2  # at most 5 calls a second against the target
+# Answers that say the fuzzing never reached the flow: the key refused, or no such flow.
+NOT_REACHED = frozenset({401, 403, 404})
 
 
 def _check_stream_body(body: bytes) -> None:
@@ -51,8 +54,18 @@ def _check_stream_body(body: bytes) -> None:
 @pytest.mark.fuzz
 @pytest.mark.flowprobe_live
 def test_generated_requests_get_contract_answers(
-    flowprobe_target: Target, flowprobe_finding: Callable[[str, str], None]
+    flowprobe_target: Target,
+    flowprobe_client: RunClient,
+    flowprobe_finding: Callable[[str, str], None],
 ) -> None:
+    # Fuzzing a target that refuses the key or lacks the flow sees only refusals, which the
+    # contracts allow: it would pass without testing anything.
+    plain = flowprobe_client.run()
+    assert plain.status == 200, (
+        f"a plain run call answers HTTP {plain.status}, so fuzzing would never reach the flow; "
+        "check FLOWPROBE_FLOW and FLOWPROBE_API_KEY"
+    )
+    statuses: list[int] = []
     schema = schemathesis.openapi.from_dict(build_openapi(flowprobe_target))
     operation = next(iter(schema.get_all_operations())).ok()
     headers = flowprobe_target.auth_headers()
@@ -68,7 +81,13 @@ def test_generated_requests_get_contract_answers(
     def run(case: schemathesis.Case) -> None:
         time.sleep(max(0.0, last_call[0] + MIN_SECONDS_BETWEEN_CALLS - time.monotonic()))
         last_call[0] = time.monotonic()
-        response = case.call(base_url=flowprobe_target.base_url, headers=headers, timeout=60)
+        response = case.call(
+            base_url=flowprobe_target.base_url,
+            headers=headers,
+            timeout=60,
+            allow_redirects=False,  # the key never follows a redirect elsewhere
+        )
+        statuses.append(response.status_code)
         tweaked = isinstance(case.body, dict) and bool(case.body.get("tweaks"))
         # Only a tweak's own validation failure is the known finding; any other 5xx fails.
         if response.status_code == 500 and tweaked and "validation error" in response.text:
@@ -82,3 +101,7 @@ def test_generated_requests_get_contract_answers(
             _check_stream_body(response.content)
 
     run()
+    assert not set(statuses) <= NOT_REACHED, (
+        f"every fuzzed call was refused or found no flow (HTTP {sorted(set(statuses))}): "
+        "the run endpoint was never exercised"
+    )
