@@ -70,6 +70,7 @@ def seen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Seen:
         raise FlowprobeError("the check stops here in these tests")
 
     monkeypatch.setattr(load, "launch", fake_launch)
+    monkeypatch.setattr(load, "preflight", lambda env: "pre-flight: faked in these tests")
     monkeypatch.setattr(deploycheck_run, "run_check", fake_check)
     return found
 

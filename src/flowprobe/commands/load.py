@@ -22,6 +22,7 @@ from flowprobe.commands.common import (
     with_target,
 )
 from flowprobe.load.launch import LaunchPlan, launch
+from flowprobe.load.preflight import preflight
 
 
 @click.command("load")
@@ -82,6 +83,9 @@ def load(
         "tweaks": tweaks,
         "warmup": None if warmup is None else str(warmup),
     }
+    _refuse_ignored_options(open_loop, rate, run_time, warmup, steps)
+    env = load_env(target_env, settings, target, local=local)
+    say(preflight(env))
     plan = LaunchPlan(
         scenario=scenario,
         open_loop=open_loop,
@@ -91,8 +95,35 @@ def load(
         steps=steps,
         out=out,
     )
-    code = launch(plan, load_env(target_env, settings, target, local=local), say, progress)
+    code = launch(plan, env, say, progress)
     click.echo("", err=True)
     click.echo(f"results: {plan.stats_csv}, {plan.html}, {plan.summary}")
     if code:
         ctx.exit(EXIT_FAILED)
+
+
+def _refuse_ignored_options(
+    open_loop: bool, rate: float | None, run_time: int, warmup: float | None, steps: str | None
+) -> None:
+    """Every option either applies or is refused with the reason: none is silently ignored."""
+    if rate is not None and not open_loop:
+        raise click.UsageError("--rate applies only to an open-loop run: add --open-loop")
+    if warmup is not None and steps is None and warmup >= run_time:
+        raise click.UsageError(
+            f"--warmup {warmup:g} s leaves nothing of a {run_time} s run (-t) to measure"
+        )
+    if steps is not None:
+        for part in steps.split(","):
+            users, _, seconds = part.strip().partition(":")
+            if not (users.isdigit() and int(users) >= 1 and _positive_number(seconds)):
+                raise click.UsageError(
+                    f"--steps {steps!r}: each step is USERS:SECONDS with at least 1 user and "
+                    f"more than 0 seconds (got {part.strip()!r})"
+                )
+
+
+def _positive_number(text: str) -> bool:
+    try:
+        return 0 < float(text) < float("inf")
+    except ValueError:
+        return False
