@@ -70,9 +70,11 @@ def test_a_wrong_typed_tweak_is_a_client_error(
     flowprobe_client: RunClient, flowprobe_flow: FlowFacts, flowprobe_finding: Report
 ) -> None:
     model = flowprobe_flow.model
-    if model is None or "temperature" not in model.fields:
-        pytest.skip("the flow has no model with a numeric temperature to mistype")
-    answer = flowprobe_client.run(run_body(tweaks={model.id: {"temperature": "hot"}}))
+    if model is None or not model.numeric_fields:
+        pytest.skip("the flow has no model with a numeric field to mistype")
+    # temperature where the model has one (every chat model does), else its first number.
+    numeric = "temperature" if "temperature" in model.numeric_fields else model.numeric_fields[0]
+    answer = flowprobe_client.run(run_body(tweaks={model.id: {numeric: "hot"}}))
     if answer.status >= 500:
         flowprobe_finding("wrong-typed-tweak-500", f"HTTP {answer.status}: {answer.text[:160]}")
     elif answer.status != 200:

@@ -26,6 +26,7 @@ AGENT = _node(
     {
         "model": {"_input_type": "ModelInput", "type": "model", "input_types": ["LanguageModel"]},
         "system_prompt": {"value": "You are helpful."},
+        "max_iterations": {"type": "int", "value": 15},
     },
     display_name="Agent",
 )
@@ -98,3 +99,9 @@ def test_a_display_name_shared_by_two_components_is_not_named_once() -> None:
     facts = _facts(AGENT, twin, CHAT_INPUT)
     assert not facts.named_once(facts.components[0])
     assert facts.named_once(facts.components[2])
+
+
+def test_a_components_numeric_fields_are_known() -> None:
+    typed = _node("M-i", "M", {"temperature": {"type": "slider"}, "n": {"type": "int"}, "s": {}})
+    assert _facts(typed).components[0].numeric_fields == ("temperature", "n")
+    assert _facts(AGENT).components[0].numeric_fields == ("max_iterations",)

@@ -27,6 +27,7 @@ LANGUAGE_MODEL = "LanguageModel"
 MODEL_INPUT = "ModelInput"
 # Fields through which a model component takes its system prompt, in the order they are tried.
 SYSTEM_PROMPT_FIELDS = ("system_prompt", "system_message")
+NUMERIC = ("int", "float", "slider")  # a slider (temperature) holds a number too
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class Component:
     is_model: bool = False
     model_choice: str | None = None  # the field that picks the model (a ``ModelInput``)
     system_prompt: tuple[str, str] | None = None  # (field name, stored text) of a model's
+    numeric_fields: tuple[str, ...] = ()  # fields that hold a number, in the flow's order
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,14 @@ def _system_prompt(template: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def _numeric_fields(template: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, spec in template.items()
+        if isinstance(spec, dict) and not name.startswith("_") and spec.get("type") in NUMERIC
+    )
+
+
 def _component(node: dict[str, Any]) -> Component | None:
     data = node.get("data") or {}
     template = (data.get("node") or {}).get("template") or {}
@@ -178,6 +188,7 @@ def _component(node: dict[str, Any]) -> Component | None:
         is_model=is_model,
         model_choice=choice,
         system_prompt=_system_prompt(template) if is_model else None,
+        numeric_fields=_numeric_fields(template),
     )
 
 
