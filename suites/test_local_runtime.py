@@ -89,7 +89,8 @@ def test_the_local_runtime_answers_as_the_api_does(
     tmp_path: Path,
 ) -> None:
     nonce, tweaks = nonce_tweaks("parity")
-    body = run_body(input_value="flowprobe parity", session_id=f"session-{nonce}", tweaks=tweaks)
+    session = flowprobe_client.defaults.new_session()  # this run's own: no earlier history
+    body = run_body(input_value="flowprobe parity", session_id=session, tweaks=tweaks)
     api = checks.check_run_answer(flowprobe_client.run(body))
     local_run = _run_locally(reference_flow, body, tmp_path)
     total, imported, ran = local_run.total_seconds, local_run.import_seconds, local_run.run_seconds

@@ -156,7 +156,8 @@ def test_interleaved_sessions_keep_their_own_history(
     if flowprobe_flow.chat_input is None:
         # Only a Chat Input stores what each caller said in its session's history.
         pytest.skip("the flow has no Chat Input, so no turn of the callers is stored")
-    sessions = [f"fp-session-{flowprobe_nonce(str(i))}" for i in range(2)]
+    # New sessions of this run: an earlier run's turns must not be in their history.
+    sessions = [flowprobe_client.defaults.new_session() for _ in range(2)]
     said = {s: [f"{s}-turn{t}" for t in range(3)] for s in sessions}
     bodies = [run_body(input_value=said[s][t], session_id=s) for t in range(3) for s in sessions]
     answers = asyncio.run(_concurrent(flowprobe_async_client, bodies, stream=False))

@@ -58,7 +58,28 @@ def test_by_default_every_call_gets_its_own_session(
     assert len(set(sessions)) == 3
     assert all(s.startswith("fp-session-") for s in (sessions[0], sessions[2]))
     again = _bodies(pytester, monkeypatch)
-    assert [body["session_id"] for body in again] == sessions  # the same on every run: replayable
+    # A live run's sessions are its own: a memory flow never finds an earlier run's history.
+    assert not {body["session_id"] for body in again} & {sessions[0], sessions[2]}
+
+
+IDS_SOURCE = """
+    def test_ids(flowprobe_call_defaults, flowprobe_target):
+        with open("ids.txt", "a") as ids:
+            ids.write(flowprobe_call_defaults.new_session() + "\\n")
+"""
+
+
+@pytest.mark.parametrize(("mode", "same"), [("replay", True), ("live", False)])
+def test_fresh_session_ids_repeat_only_when_replaying(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str, same: bool
+) -> None:
+    pytester.makepyprojecttoml('[tool.flowprobe]\nflow = "f"\nbase_url = "http://127.0.0.1:9"')
+    pytester.makepyfile(IDS_SOURCE)
+    monkeypatch.setenv("FLOWPROBE_MODE", mode)
+    for _ in range(2):
+        pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    first, second = (pytester.path / "ids.txt").read_text().split()
+    assert (first == second) is same
 
 
 def test_the_session_and_tweaks_settings_reach_every_call(

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -241,14 +242,23 @@ def _call_defaults(settings: Settings, seed: str) -> CallDefaults:
     )
 
 
+@pytest.fixture(scope="session")
+def flowprobe_session_salt(flowprobe_mode: str) -> str:
+    """What makes this run's fresh session ids its own: random when live, so that a memory flow
+    never finds an earlier run's history under a test's session; empty when replaying or
+    recording, so that the ids a cassette holds are the ids a replay sends."""
+    return uuid.uuid4().hex[:8] if flowprobe_mode == "live" else ""
+
+
 @pytest.fixture
 def flowprobe_call_defaults(
-    request: pytest.FixtureRequest, flowprobe_settings: Settings
+    request: pytest.FixtureRequest, flowprobe_settings: Settings, flowprobe_session_salt: str
 ) -> CallDefaults:
     """What every call of this test carries unless its body says otherwise: the ``tweaks``
     setting under the test's own, and a session id by the ``session`` setting (a fresh one per
-    call by default, derived from the test's id so that replay matches)."""
-    return _call_defaults(flowprobe_settings, request.node.nodeid)
+    call by default, from ``new_session()``, which a test can also call for a session of its
+    own: derived from the test's id so that replay matches, and salted per live run)."""
+    return _call_defaults(flowprobe_settings, f"{flowprobe_session_salt}{request.node.nodeid}")
 
 
 @pytest.fixture
@@ -328,10 +338,11 @@ def flowprobe_flow(
     flowprobe_target: Target,
     flowprobe_deadlines: Deadlines,
     flowprobe_settings: Settings,
+    flowprobe_session_salt: str,
     flowprobe_session_cassette: Callable[[str], contextlib.AbstractContextManager[Any]],
 ) -> FlowFacts:
     """What the suites know about the flow: id, endpoint name, components."""
-    defaults = _call_defaults(flowprobe_settings, "flowprobe_flow")
+    defaults = _call_defaults(flowprobe_settings, f"{flowprobe_session_salt}flowprobe_flow")
     try:
         with (
             flowprobe_session_cassette("flow_facts"),
