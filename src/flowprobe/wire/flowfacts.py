@@ -41,7 +41,7 @@ class Component:
     template: str | None = None  # the stored value of a ``template`` field, if it has one
     is_model: bool = False
     model_choice: str | None = None  # the field that picks the model (a ``ModelInput``)
-    system_prompt: tuple[str, str] | None = None  # (field name, stored text) of a model's
+    system_prompt: tuple[str, str] | None = None  # a model's: (field name, stored text)
     numeric_fields: tuple[str, ...] = ()  # fields that hold a number, in the flow's order
 
 
@@ -111,6 +111,7 @@ class FlowFacts:
 
     @property
     def streams_tokens(self) -> bool:
+        """Whether tokens are expected in the stream (known from the flow: it has a model)."""
         return self.model is not None
 
 
@@ -144,7 +145,7 @@ def _model_choice(template: dict[str, Any]) -> str | None:
 
 
 def _makes_a_model(node: dict[str, Any]) -> bool:
-    outputs = (node.get("data") or {}).get("node", {}).get("outputs") or []
+    outputs = ((node.get("data") or {}).get("node") or {}).get("outputs") or []
     return any(LANGUAGE_MODEL in (out.get("types") or []) for out in outputs)
 
 
