@@ -26,8 +26,9 @@ def test_the_tweaks_setting_goes_under_the_load_tweaks() -> None:
     setup = load_run_setup(env)
     merged = {"Agent-a": {"model": "user-choice", "system_prompt": "load"}, "g": 1}
     assert setup.call_tweaks() == merged
-    # The setting may hold keys: it is merged per call, never copied into the reported config.
+    # The setting may hold keys: it is merged per call, and every report shows it redacted.
     assert "user-choice" not in json.dumps(setup.config.as_dict())
+    assert "user-choice" not in json.dumps(setup.redacted(), default=str)
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from typing import Any
 
 from flowprobe.errors import SettingsError
 from flowprobe.redaction import REDACTED
-from flowprobe.settings import SESSION_FRESH, SESSION_NONE, Settings, load_settings
+from flowprobe.settings import BY_NAME, SESSION_FRESH, SESSION_NONE, Settings, load_settings
 from flowprobe.target import Target
 from flowprobe.wire.client import merge_tweaks
 
@@ -157,8 +157,13 @@ class RunSetup:
         return merge_tweaks(self.settings.get("tweaks") or {}, self.config.tweaks)
 
     def redacted(self) -> dict[str, Any]:
-        """Every setting, for reports: the API key never appears."""
-        shown = {k: v for k, v in self.settings.values.items() if k != "api_key"}
+        """Every setting, for reports: the API key and the tweaks setting (which often holds
+        keys) never appear."""
+        shown = {
+            k: (REDACTED if BY_NAME[k].secret and v else v)
+            for k, v in self.settings.values.items()
+            if k != "api_key"
+        }
         shown["api_key"] = REDACTED if self.target.api_key else None
         return {"target": self.target.describe(), "flowprobe": shown, "load": self.config.as_dict()}
 
