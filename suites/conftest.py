@@ -7,28 +7,40 @@ from typing import Any
 
 import pytest
 
-from flowprobe.wire.flowfacts import FlowFacts
+from flowprobe.wire.flowfacts import FlowFacts, NonceCarrier
+
+
+@pytest.fixture
+def nonce_carrier(flowprobe_flow: FlowFacts) -> NonceCarrier:
+    """The text field the flow's model sees (a prompt template, else a model's system prompt)."""
+    carrier = flowprobe_flow.nonce_carrier
+    if carrier is None:
+        pytest.skip(
+            "the flow has no field its model sees to carry a nonce: no prompt template, and no "
+            "model with a system_prompt or system_message field"
+        )
+    return carrier
 
 
 @pytest.fixture
 def nonce_tweaks(
-    flowprobe_flow: FlowFacts, flowprobe_nonce: Callable[[str], str]
+    flowprobe_flow: FlowFacts, nonce_carrier: NonceCarrier, flowprobe_nonce: Callable[[str], str]
 ) -> Callable[..., tuple[str, dict[str, Any]]]:
-    """Tweaks that put a fresh nonce into the flow's prompt template.
+    """Tweaks that put a fresh nonce into the text the flow's model sees.
 
     ``nonce_tweaks(label, by="id"|"display_name"|"global")`` returns (nonce, tweaks). The stored
-    template is kept after the nonce, so the flow's own variables still resolve.
+    text is kept after the nonce, so the flow's own variables still resolve.
     """
-    prompt = flowprobe_flow.prompt
-    if prompt is None:
-        pytest.skip("the flow has no component with a template field to carry a nonce")
+    component, name = nonce_carrier.component, nonce_carrier.field
 
     def make(label: str = "", by: str = "id") -> tuple[str, dict[str, Any]]:
         nonce = flowprobe_nonce(label)
-        template = f"[{nonce}] {prompt.template or ''}"
+        text = f"[{nonce}] {nonce_carrier.stored}"
         if by == "global":
-            return nonce, {"template": template}
-        key = prompt.id if by == "id" else prompt.display_name
-        return nonce, {key: {"template": template}}
+            return nonce, {name: text}
+        if by == "display_name" and not flowprobe_flow.named_once(component):
+            pytest.skip(f"another component is also named {component.display_name!r}")
+        key = component.id if by == "id" else component.display_name
+        return nonce, {key: {name: text}}
 
     return make

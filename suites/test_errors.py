@@ -70,9 +70,11 @@ def test_a_wrong_typed_tweak_is_a_client_error(
     flowprobe_client: RunClient, flowprobe_flow: FlowFacts, flowprobe_finding: Report
 ) -> None:
     model = flowprobe_flow.model
-    if model is None:
-        pytest.skip("the flow has no model with a numeric temperature to mistype")
-    answer = flowprobe_client.run(run_body(tweaks={model.id: {"temperature": "hot"}}))
+    if model is None or not model.numeric_fields:
+        pytest.skip("the flow has no model with a numeric field to mistype")
+    # temperature where the model has one (every chat model does), else its first number.
+    numeric = "temperature" if "temperature" in model.numeric_fields else model.numeric_fields[0]
+    answer = flowprobe_client.run(run_body(tweaks={model.id: {numeric: "hot"}}))
     if answer.status >= 500:
         flowprobe_finding("wrong-typed-tweak-500", f"HTTP {answer.status}: {answer.text[:160]}")
     elif answer.status != 200:
@@ -123,13 +125,30 @@ def test_an_unknown_output_component_is_reported(
         )
 
 
+# A provider no Langflow knows: choosing it makes the model component fail when it builds.
+UNRUNNABLE_MODEL = [{"name": "flowprobe-no-such-model", "provider": "flowprobe-no-such-provider"}]
+
+
+def _failing_model_tweaks(flow: FlowFacts) -> dict[str, Any]:
+    """Tweaks under which the flow's model cannot run: its base URL pointed at a closed port
+    (the legacy OpenAI component), else its model choice set to a provider that does not exist."""
+    model = flow.model
+    if model is None:
+        pytest.skip("the flow has no language model to make fail")
+    if "openai_api_base" in model.fields:
+        return {model.id: {"openai_api_base": "http://127.0.0.1:9/v1", "max_retries": 0}}
+    if model.model_choice is not None:
+        return {model.id: {model.model_choice: UNRUNNABLE_MODEL}}
+    pytest.skip(
+        f"the model {model.display_name!r} has neither a base URL (openai_api_base) nor a model "
+        "choice to point at something that cannot run"
+    )
+
+
 def test_error_events_carry_no_server_traceback(
     flowprobe_client: RunClient, flowprobe_flow: FlowFacts, flowprobe_finding: Report
 ) -> None:
-    model = flowprobe_flow.model
-    if model is None or "openai_api_base" not in model.fields:
-        pytest.skip("needs a model whose base URL can be pointed at a closed port")
-    tweaks = {model.id: {"openai_api_base": "http://127.0.0.1:9/v1", "max_retries": 0}}
+    tweaks = _failing_model_tweaks(flowprobe_flow)
     run = flowprobe_client.run_stream(run_body(tweaks=tweaks))
     checks.check_status(run, 200, "a streaming call reports a failed run as an error event")
     errors = [e for e in run.events if e.event == "error"]

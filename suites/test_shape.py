@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from flowprobe import checks
+from flowprobe.checks.answer import Report
 from flowprobe.wire.client import RunClient, run_body
 from flowprobe.wire.flowfacts import FlowFacts
 
@@ -27,7 +28,11 @@ def flow_ref(request: pytest.FixtureRequest, flowprobe_flow: FlowFacts) -> str:
 @pytest.mark.parametrize("output_type", OUTPUT_TYPES)
 @pytest.mark.parametrize("input_type", INPUT_TYPES)
 def test_answer_obeys_the_run_response_contract(
-    flowprobe_client: RunClient, flow_ref: str, input_type: str, output_type: str
+    flowprobe_client: RunClient,
+    flowprobe_finding: Report,
+    flow_ref: str,
+    input_type: str,
+    output_type: str,
 ) -> None:
     body = run_body(input_value="flowprobe shape", input_type=input_type, output_type=output_type)
     answer = checks.check_run_answer(flowprobe_client.run(body, flow=flow_ref))
@@ -39,7 +44,7 @@ def test_answer_obeys_the_run_response_contract(
             received=answer["outputs"][0].get("inputs"),
         )
     if output_type != "debug":
-        checks.check_answer_paths(answer)
+        checks.check_answer_paths(answer, flowprobe_finding)
 
 
 def test_session_id_is_returned(
@@ -73,10 +78,10 @@ def test_debug_output_lists_every_component(
 
 @pytest.mark.parametrize("input_type", INPUT_TYPES)
 def test_stream_obeys_the_stream_contract(
-    flowprobe_client: RunClient, flow_ref: str, input_type: str
+    flowprobe_client: RunClient, flowprobe_finding: Report, flow_ref: str, input_type: str
 ) -> None:
     run = flowprobe_client.run_stream(run_body(input_type=input_type), flow=flow_ref)
     summary = checks.check_stream(run)
     end = run.events[-1].data["result"]
-    checks.check_answer_paths(end)
+    checks.check_answer_paths(end, flowprobe_finding)
     assert summary.outcome is not None

@@ -13,7 +13,7 @@ import pytest
 from flowprobe import checks, contracts
 from flowprobe.checks import check_refused, check_uploaded
 from flowprobe.jsonpath import path_of
-from flowprobe.wire.answer_paths import FIRST_RESULT, MESSAGES_TEXT, RESULTS_TEXT, Steps
+from flowprobe.wire.answer_paths import RESULTS_TEXT
 from flowprobe.wire.client import RunClient, RunResult, run_body
 from flowprobe.wire.flowfacts import FlowFacts
 from flowprobe.wire.upload import file_tweaks, upload_file
@@ -35,35 +35,13 @@ def _run_reading(
     return client.run(run_body(input_value="flowprobe upload", tweaks=tweaks), flow=flow.flow_id)
 
 
-def _sample_name(steps: Steps) -> str:
-    """A client path's name in :func:`checks.answer_at_sample_paths`' answer."""
-    return path_of(steps[len(FIRST_RESULT) :], root="").lstrip(".")
-
-
-def _markdown_newlines(text: str) -> str:
-    return text.replace("\n\n", "\n").replace("\n", "\n\n")
-
-
 def _check_nonce_in_answer(answer: RunResult, nonce: str, report: Report) -> None:
     """The nonce is in the answer, and every client path holds the same answer.
 
     A file's text has newlines, which ``messages[0].message`` rewrites for markdown: that
     rewrite, and only that, is the finding ``messages-newlines-rewritten``.
     """
-    found = checks.answer_at_sample_paths(checks.check_run_answer(answer))
-    text = found[_sample_name(RESULTS_TEXT)]
-    in_messages = found[_sample_name(MESSAGES_TEXT)]
-    if in_messages != text and in_messages == _markdown_newlines(text):
-        report("messages-newlines-rewritten", f"{text[:60]!r} became {in_messages[:70]!r}")
-        found[_sample_name(MESSAGES_TEXT)] = text
-    for name, value in found.items():
-        if value != text:
-            checks.fail(
-                "every client path holds the same answer",
-                path=f"{path_of(FIRST_RESULT)}.{name}",
-                expected=text,
-                received=value,
-            )
+    text = checks.check_answer_paths(checks.check_run_answer(answer), report)
     if nonce not in text:
         checks.fail(
             "the uploaded file's text reaches the answer",

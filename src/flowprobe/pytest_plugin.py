@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
+import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from flowprobe.errors import (
 from flowprobe.redaction import redact, scrub_value
 from flowprobe.settings import SETTINGS, Settings, load_settings, read_pyproject
 from flowprobe.target import Target
-from flowprobe.wire.client import AsyncRunClient, Deadlines, RunClient
+from flowprobe.wire.client import AsyncRunClient, CallDefaults, Deadlines, RunClient
 from flowprobe.wire.flowfacts import FlowFacts, find_flow, learn_flow
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -281,21 +283,61 @@ def flowprobe_deadlines(flowprobe_settings: Settings) -> Deadlines:
     return Deadlines(connect=min(10.0, total), idle=total, total=total)
 
 
+def _call_defaults(settings: Settings, seed: str) -> CallDefaults:
+    """The ``tweaks`` and ``session`` settings as per-call defaults; fresh session ids are
+    derived from ``seed`` and a count, so that a recorded call matches when replayed."""
+    counter = itertools.count()
+
+    def new_session() -> str:
+        digest = hashlib.sha256(f"{seed}:session:{next(counter)}".encode()).hexdigest()
+        return f"fp-session-{digest[:12]}"
+
+    return CallDefaults(
+        tweaks=settings.get("tweaks") or {},
+        session=str(settings.get("session")),
+        new_session=new_session,
+    )
+
+
+@pytest.fixture(scope="session")
+def flowprobe_session_salt(flowprobe_mode: str) -> str:
+    """What makes this run's fresh session ids its own: random when live, so that a memory flow
+    never finds an earlier run's history under a test's session; empty when replaying or
+    recording, so that the ids a cassette holds are the ids a replay sends."""
+    return uuid.uuid4().hex[:8] if flowprobe_mode == "live" else ""
+
+
+@pytest.fixture
+def flowprobe_call_defaults(
+    request: pytest.FixtureRequest, flowprobe_settings: Settings, flowprobe_session_salt: str
+) -> CallDefaults:
+    """What every call of this test carries unless its body says otherwise: the ``tweaks``
+    setting under the test's own, and a session id by the ``session`` setting (a fresh one per
+    call by default, from ``new_session()``, which a test can also call for a session of its
+    own: derived from the test's id so that replay matches, and salted per live run)."""
+    return _call_defaults(flowprobe_settings, f"{flowprobe_session_salt}{request.node.nodeid}")
+
+
 @pytest.fixture
 def flowprobe_client(
-    flowprobe_target: Target, flowprobe_deadlines: Deadlines
+    flowprobe_target: Target, flowprobe_deadlines: Deadlines, flowprobe_call_defaults: CallDefaults
 ) -> Iterator[RunClient]:
-    """A synchronous run client for the target."""
-    with RunClient(flowprobe_target, deadlines=flowprobe_deadlines) as client:
+    """A synchronous run client for the target, sending ``flowprobe_call_defaults``."""
+    with RunClient(
+        flowprobe_target, deadlines=flowprobe_deadlines, defaults=flowprobe_call_defaults
+    ) as client:
         yield client
 
 
 @pytest.fixture
 def flowprobe_async_client(
-    flowprobe_target: Target, flowprobe_deadlines: Deadlines
+    flowprobe_target: Target, flowprobe_deadlines: Deadlines, flowprobe_call_defaults: CallDefaults
 ) -> AsyncRunClient:
-    """An asynchronous run client for the target (close it with ``await client.aclose()``)."""
-    return AsyncRunClient(flowprobe_target, deadlines=flowprobe_deadlines)
+    """An asynchronous run client for the target, sending ``flowprobe_call_defaults`` (close
+    it with ``await client.aclose()``)."""
+    return AsyncRunClient(
+        flowprobe_target, deadlines=flowprobe_deadlines, defaults=flowprobe_call_defaults
+    )
 
 
 @pytest.fixture
@@ -352,13 +394,16 @@ def flowprobe_session_cassette(
 def flowprobe_flow(
     flowprobe_target: Target,
     flowprobe_deadlines: Deadlines,
+    flowprobe_settings: Settings,
+    flowprobe_session_salt: str,
     flowprobe_session_cassette: Callable[[str], contextlib.AbstractContextManager[Any]],
 ) -> FlowFacts:
     """What the suites know about the flow: id, endpoint name, components."""
+    defaults = _call_defaults(flowprobe_settings, f"{flowprobe_session_salt}flowprobe_flow")
     try:
         with (
             flowprobe_session_cassette("flow_facts"),
-            RunClient(flowprobe_target, deadlines=flowprobe_deadlines) as client,
+            RunClient(flowprobe_target, deadlines=flowprobe_deadlines, defaults=defaults) as client,
         ):
             return learn_flow(client)
     except FlowprobeError as exc:

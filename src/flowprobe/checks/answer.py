@@ -4,10 +4,17 @@ Each ``*_violations`` function judges an answer already read, without raising an
 and returns every broken promise (see :mod:`.verdict`); each ``check_*`` function raises the
 first one as :class:`~flowprobe.errors.ContractViolation`. The suites call the checks; a user's
 own tests can too; the load users count the violations by kind.
+
+The newline rule: Langflow rewrites an AI answer's newlines for markdown in
+``messages[0].message`` (``\\n\\n`` becomes ``\\n``, then every ``\\n`` becomes ``\\n\\n``;
+``lfx.utils.schemas.ChatOutputResponse``). A difference between the client paths that is exactly
+that rewrite is the finding :data:`NEWLINES_REWRITTEN`, which a caller may report instead of
+failing; any other difference is a broken promise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flowprobe.checks.verdict import (
@@ -20,11 +27,25 @@ from flowprobe.checks.verdict import (
     violation,
 )
 from flowprobe.jsonpath import path_of, shorten, value_at
-from flowprobe.wire.answer_paths import FIRST_RESULT, RESULTS_TEXT, SAMPLE_PATHS
+from flowprobe.wire.answer_paths import FIRST_RESULT, MESSAGES_TEXT, RESULTS_TEXT, SAMPLE_PATHS
 from flowprobe.wire.client import RunResult, StreamedRun
 
 RUN_ANSWERS_200 = "a run call answers 200"
 _WHERE_CLIENTS_READ = "the answer is where clients read it"
+NEWLINES_REWRITTEN = "messages-newlines-rewritten"
+# The one path Langflow rewrites for markdown, by its name in SAMPLE_PATHS.
+_REWRITTEN_PATH = next(n for n, p in SAMPLE_PATHS.items() if (*FIRST_RESULT, *p) == MESSAGES_TEXT)
+Report = Callable[[str, str], None]
+
+
+def markdown_newlines(text: str) -> str:
+    """``text`` as Langflow stores an AI message for markdown: every line break doubled, once."""
+    return text.replace("\n\n", "\n").replace("\n", "\n\n")
+
+
+def is_newline_rewrite(text: str, received: Any) -> bool:
+    """Whether ``received`` differs from ``text`` by exactly the markdown newline rewrite."""
+    return isinstance(received, str) and received != text and received == markdown_newlines(text)
 
 
 def fail(title: str, *, path: str = "$", expected: str = "", received: Any = "") -> None:
@@ -105,12 +126,31 @@ def answer_at_sample_paths(body: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def answer_path_violations(body: Any) -> list[Violation]:
-    """How the sample paths disagree: one holds nothing, or not the same non-empty answer."""
+def newline_rewrites(body: Any) -> dict[str, str]:
+    """The sample paths whose answer is the markdown newline rewrite of the answer text, with a
+    line saying what became what (an empty dict when there is none)."""
+    found, broken = _at_sample_paths(body)
+    if broken:
+        return {}
+    text = value_at(body, RESULTS_TEXT)
+    value = found.get(_REWRITTEN_PATH)
+    if not (isinstance(text, str) and isinstance(value, str) and is_newline_rewrite(text, value)):
+        return {}
+    # repr keeps the detail on one line, and shows the newlines that differ.
+    return {_REWRITTEN_PATH: f"{text[:60]!r} became {value[:70]!r} at {_REWRITTEN_PATH}"}
+
+
+def answer_path_violations(body: Any, *, rewrites_allowed: bool = False) -> list[Violation]:
+    """How the sample paths disagree: one holds nothing, or not the same non-empty answer.
+
+    With ``rewrites_allowed``, a path that holds exactly the markdown newline rewrite of the
+    answer (see :func:`newline_rewrites`) counts as holding the answer.
+    """
     found, broken = _at_sample_paths(body)
     if broken:
         return broken
     text = value_at(body, RESULTS_TEXT)
+    allowed = newline_rewrites(body) if rewrites_allowed else {}
     return [
         violation(
             "every client path holds the same answer",
@@ -120,12 +160,19 @@ def answer_path_violations(body: Any) -> list[Violation]:
             received=value,
         )
         for name, value in found.items()
-        if not isinstance(value, str) or not value or value != text
+        if (not isinstance(value, str) or not value or value != text) and name not in allowed
     ]
 
 
-def check_answer_paths(body: dict[str, Any]) -> str:
-    """Every sample's path holds the same non-empty answer; returns it."""
+def check_answer_paths(body: dict[str, Any], report: Report | None = None) -> str:
+    """Every sample's path holds the same non-empty answer; returns it.
+
+    Given ``report`` (a suite's ``flowprobe_finding``), a path that differs by exactly the
+    markdown newline rewrite is reported as :data:`NEWLINES_REWRITTEN` instead of failing.
+    """
     __tracebackhide__ = True  # pytest shows the suite line, not flowprobe's
-    raise_first(answer_path_violations(body))
+    raise_first(answer_path_violations(body, rewrites_allowed=report is not None))
+    if report is not None:
+        for detail in newline_rewrites(body).values():
+            report(NEWLINES_REWRITTEN, detail)
     return str(value_at(body, RESULTS_TEXT))

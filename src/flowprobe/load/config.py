@@ -2,8 +2,10 @@
 
 Read from ``FLOWPROBE_LOAD_*`` environment variables (the ``flowprobe load`` command sets them
 for its locust subprocess); the target itself comes from flowprobe's own settings
-(``FLOWPROBE_BASE_URL``, ``FLOWPROBE_FLOW``, ``FLOWPROBE_API_KEY``). This module does not import
-locust, so settings can be checked before a run starts.
+(``FLOWPROBE_BASE_URL``, ``FLOWPROBE_FLOW``, ``FLOWPROBE_API_KEY``), and so do the per-call
+settings every flowprobe call honours: ``FLOWPROBE_TWEAKS`` (merged under the load tweaks) and
+``FLOWPROBE_SESSION`` (used unless ``FLOWPROBE_LOAD_SESSION`` is set). This module does not
+import locust, so settings can be checked before a run starts.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import json
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from flowprobe.errors import SettingsError
 from flowprobe.redaction import REDACTED
-from flowprobe.settings import Settings, load_settings
+from flowprobe.settings import BY_NAME, SESSION_FRESH, SESSION_NONE, Settings, load_settings
 from flowprobe.target import Target
+from flowprobe.wire.client import merge_tweaks
 
 SESSION_MODES = ("per-user", "per-request", "none")
 ARRIVALS = ("constant", "poisson")
@@ -157,14 +160,36 @@ class RunSetup:
     settings: Settings
     config: LoadConfig
 
+    def call_tweaks(self) -> dict[str, Any]:
+        """The tweaks each call sends: the ``tweaks`` setting under the load run's own."""
+        return merge_tweaks(self.settings.get("tweaks") or {}, self.config.tweaks)
+
     def redacted(self) -> dict[str, Any]:
-        """Every setting, for reports: the API key never appears."""
-        shown = {k: v for k, v in self.settings.values.items() if k != "api_key"}
+        """Every setting, for reports: the API key and the tweaks setting (which often holds
+        keys) never appear."""
+        shown = {
+            k: (REDACTED if BY_NAME[k].secret and v else v)
+            for k, v in self.settings.values.items()
+            if k != "api_key"
+        }
         shown["api_key"] = REDACTED if self.target.api_key else None
         return {"target": self.target.describe(), "flowprobe": shown, "load": self.config.as_dict()}
 
 
+def _session_from_settings(session: str) -> str:
+    """flowprobe's ``session`` setting in the load users' terms."""
+    return {SESSION_FRESH: "per-request", SESSION_NONE: "none"}.get(session, f"fixed:{session}")
+
+
 def load_run_setup(env: Mapping[str, str] | None = None) -> RunSetup:
-    """Resolve target and load settings from the environment (and pyproject.toml)."""
+    """Resolve target and load settings from the environment (and pyproject.toml).
+
+    A ``session`` setting the user gave applies unless ``FLOWPROBE_LOAD_SESSION`` is set; left
+    at its default, the load users keep their own default (one session per user).
+    """
+    env = os.environ if env is None else env
     settings = load_settings(env=env)
-    return RunSetup(Target.from_settings(settings), settings, load_config(env))
+    config = load_config(env)
+    if not env.get(env_name("session")) and settings.describe("session") != "default":
+        config = replace(config, session=_session_from_settings(str(settings.get("session"))))
+    return RunSetup(Target.from_settings(settings), settings, config)

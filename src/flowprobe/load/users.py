@@ -59,11 +59,11 @@ class _LangflowUser(FastHttpUser):
 
     def request_body(self) -> dict[str, Any]:
         """The run request: input and tweaks from the settings, and a session id."""
-        config = self.flowprobe.setup.config
+        setup = self.flowprobe.setup
         return run_body(
-            input_value=config.input,
+            input_value=setup.config.input,
             session_id=self._session_id_for_call(),
-            tweaks=config.tweaks or None,
+            tweaks=setup.call_tweaks() or None,
         )
 
     def _session_id_for_call(self) -> str | None:

@@ -12,13 +12,17 @@ does no I/O (preparing the request, building the results, the bookkeeping of eac
 whether a stream call got one whole body and where a legacy ``stream_url`` leads), and
 :class:`RunClient` and :class:`AsyncRunClient` only send and read, through methods of the same
 names and signatures.
+
+A client can carry :class:`CallDefaults`: tweaks and a session id that every call it sends
+carries unless the call's own body says otherwise (the suites' per-call settings).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
@@ -33,6 +37,7 @@ import httpx
 from flowprobe import contracts
 from flowprobe.errors import TargetError
 from flowprobe.jsonpath import value_or_none
+from flowprobe.settings import SESSION_FRESH, SESSION_NONE
 from flowprobe.target import Target
 from flowprobe.wire.answer_paths import RESULTS_TEXT
 from flowprobe.wire.stream import (
@@ -45,7 +50,16 @@ from flowprobe.wire.stream import (
     summarize,
 )
 
-__all__ = ["AsyncRunClient", "Deadlines", "RunClient", "RunResult", "StreamedRun", "run_body"]
+__all__ = [
+    "AsyncRunClient",
+    "CallDefaults",
+    "Deadlines",
+    "RunClient",
+    "RunResult",
+    "StreamedRun",
+    "merge_tweaks",
+    "run_body",
+]
 
 _UNSET: Any = object()
 # The largest answer flowprobe reads, decompressed: a broken or hostile server must not exhaust
@@ -126,6 +140,49 @@ def run_body(
     optional = {"session_id": session_id, "tweaks": tweaks, "output_component": output_component}
     body.update({k: v for k, v in optional.items() if v is not None})
     return body
+
+
+def merge_tweaks(under: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged onto ``under``, per component: a component's fields from both, with
+    ``over``'s winning where both set one; any other value of ``over`` replaces ``under``'s."""
+    merged = dict(under)
+    for key, value in over.items():
+        below = merged.get(key)
+        if isinstance(below, Mapping) and isinstance(value, Mapping):
+            merged[key] = {**below, **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _random_session() -> str:
+    return f"flowprobe-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallDefaults:
+    """What every JSON object body a client sends carries unless the body sets it itself.
+
+    ``tweaks`` are merged under the body's own, per component (a user's model choice stays, a
+    suite's nonce is added). ``session`` is ``"fresh"`` (a new id from ``new_session`` on each
+    call, so a memory flow starts every call without history), ``"none"`` (no session_id: Langflow
+    files the call under the flow's id) or a fixed session id.
+    """
+
+    tweaks: Mapping[str, Any] = field(default_factory=dict)
+    session: str = SESSION_NONE
+    new_session: Callable[[], str] = _random_session
+
+    def apply(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the defaults it lacks; the caller's dict is left as it was."""
+        body = dict(body)
+        own = body.get("tweaks")
+        if self.tweaks and (own is None or isinstance(own, Mapping)):
+            body["tweaks"] = merge_tweaks(self.tweaks, own or {})
+        if "session_id" not in body and self.session != SESSION_NONE:
+            fresh = self.session == SESSION_FRESH
+            body["session_id"] = self.new_session() if fresh else self.session
+        return body
 
 
 def _request_content(body: Any, content: bytes | None, validate: bool) -> bytes:
@@ -213,11 +270,13 @@ class _BaseRunClient:
         deadlines: Deadlines | None = None,
         validate_requests: bool = True,
         max_body_bytes: int = MAX_BODY_BYTES,
+        defaults: CallDefaults | None = None,
     ) -> None:
         self.target = target
         self.deadlines = deadlines or Deadlines()
         self.validate_requests = validate_requests
         self.max_body_bytes = max_body_bytes
+        self.defaults = defaults or CallDefaults()
 
     def _prepare(
         self,
@@ -233,6 +292,8 @@ class _BaseRunClient:
             url += "&" + str(httpx.QueryParams(params))
         # Only None means "the default body": {} or [] are bodies a suite means to send.
         body = run_body() if body is None else body
+        if content is None and isinstance(body, dict):
+            body = self.defaults.apply(body)
         data = _request_content(body, content, self.validate_requests)
         # The clock starts once the body is checked, so validation never counts as latency.
         return _Call("POST", url, data, _headers(self.target, api_key), time.perf_counter())
@@ -332,12 +393,14 @@ class RunClient(_BaseRunClient):
         validate_requests: bool = True,
         transport: httpx.BaseTransport | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        defaults: CallDefaults | None = None,
     ) -> None:
         super().__init__(
             target,
             deadlines=deadlines,
             validate_requests=validate_requests,
             max_body_bytes=max_body_bytes,
+            defaults=defaults,
         )
         self.http = httpx.Client(timeout=self.deadlines.httpx_timeout(), transport=transport)
 
@@ -431,12 +494,14 @@ class AsyncRunClient(_BaseRunClient):
         validate_requests: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        defaults: CallDefaults | None = None,
     ) -> None:
         super().__init__(
             target,
             deadlines=deadlines,
             validate_requests=validate_requests,
             max_body_bytes=max_body_bytes,
+            defaults=defaults,
         )
         self.http = httpx.AsyncClient(timeout=self.deadlines.httpx_timeout(), transport=transport)
 

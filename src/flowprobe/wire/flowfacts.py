@@ -2,8 +2,9 @@
 
 A suite must work on any user's flow, not only flowprobe's reference flows: it learns the flow's
 id (from a run answer, so an endpoint name works too), its components (``GET
-/api/v1/flows/{id}``), which of them takes the chat input, which renders a prompt, and whether a
-language model sits in it (only then do tokens stream).
+/api/v1/flows/{id}``; notes on the canvas are not components), which of them takes the chat
+input, which renders a prompt, which is a language model (by what it does, not by one field
+name) and where a model reads a system prompt (a field a nonce can travel in).
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ from flowprobe.wire.answer_paths import RESULTS_TEXT
 from flowprobe.wire.client import RunClient, run_body
 
 MODEL_FIELDS = frozenset({"model_name", "model"})
+# How a canvas note is stored: its node type, and the type inside its data.
+NOTE_NODE_TYPE = "noteNode"
+NOTE_DATA_TYPE = "note"
+LANGUAGE_MODEL = "LanguageModel"
+MODEL_INPUT = "ModelInput"
+# Fields through which a model component takes its system prompt, in the order they are tried.
+SYSTEM_PROMPT_FIELDS = ("system_prompt", "system_message")
+NUMERIC = ("int", "float", "slider")  # a slider (temperature) holds a number too
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +39,20 @@ class Component:
     display_name: str
     fields: frozenset[str] = field(default_factory=frozenset)
     template: str | None = None  # the stored value of a ``template`` field, if it has one
+    is_model: bool = False
+    model_choice: str | None = None  # the field that picks the model (a ``ModelInput``)
+    system_prompt: tuple[str, str] | None = None  # a model's: (field name, stored text)
+    numeric_fields: tuple[str, ...] = ()  # fields that hold a number, in the flow's order
+
+
+@dataclass(frozen=True, slots=True)
+class NonceCarrier:
+    """A text field the flow's model sees, where a nonce can travel: which component, which
+    field, and the text stored in it (kept after the nonce, so the flow still works)."""
+
+    component: Component
+    field: str
+    stored: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,10 +83,26 @@ class FlowFacts:
 
     @property
     def model(self) -> Component | None:
+        """The first language model component (a model choice, a LanguageModel output, or the
+        legacy ``temperature`` with a model name)."""
+        return next((c for c in self.components if c.is_model), None)
+
+    @property
+    def nonce_carrier(self) -> NonceCarrier | None:
+        """Where a nonce reaches the model: a prompt template, else a model's system prompt."""
+        prompt = self.prompt
+        if prompt is not None:
+            return NonceCarrier(prompt, "template", prompt.template or "")
         for component in self.components:
-            if "temperature" in component.fields and component.fields & MODEL_FIELDS:
-                return component
+            if component.is_model and component.system_prompt is not None:
+                name, stored = component.system_prompt
+                return NonceCarrier(component, name, stored)
         return None
+
+    def named_once(self, component: Component) -> bool:
+        """Whether no other component has ``component``'s display name (so a tweak by display
+        name reaches it alone)."""
+        return sum(c.display_name == component.display_name for c in self.components) == 1
 
     @property
     def file_reader(self) -> Component | None:
@@ -72,6 +111,7 @@ class FlowFacts:
 
     @property
     def streams_tokens(self) -> bool:
+        """Whether tokens are expected in the stream (known from the flow: it has a model)."""
         return self.model is not None
 
 
@@ -83,21 +123,79 @@ def _flow_id_from_answer(body: Any) -> str | None:
     return str(found) if found else None
 
 
+def _is_note(node: dict[str, Any]) -> bool:
+    # A note has a node dict (and even a template) of its own, but never runs.
+    data = node.get("data") or {}
+    return node.get("type") == NOTE_NODE_TYPE or data.get("type") == NOTE_DATA_TYPE
+
+
+def _model_choice(template: dict[str, Any]) -> str | None:
+    """The field that chooses a language model: a ``ModelInput``, or one taking a model."""
+    for name, spec in template.items():
+        if not isinstance(spec, dict) or name.startswith("_"):
+            continue
+        takes = spec.get("input_types") or []
+        if (
+            spec.get("_input_type") == MODEL_INPUT
+            or spec.get("type") == "model"
+            or LANGUAGE_MODEL in takes
+        ):
+            return name
+    return None
+
+
+def _makes_a_model(node: dict[str, Any]) -> bool:
+    outputs = ((node.get("data") or {}).get("node") or {}).get("outputs") or []
+    return any(LANGUAGE_MODEL in (out.get("types") or []) for out in outputs)
+
+
+def _stored_text(template: dict[str, Any], name: str) -> str | None:
+    spec = template.get(name)
+    value = spec.get("value") if isinstance(spec, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _system_prompt(template: dict[str, Any]) -> tuple[str, str] | None:
+    for name in SYSTEM_PROMPT_FIELDS:
+        if name in template:
+            return name, _stored_text(template, name) or ""
+    return None
+
+
+def _numeric_fields(template: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, spec in template.items()
+        if isinstance(spec, dict) and not name.startswith("_") and spec.get("type") in NUMERIC
+    )
+
+
+def _component(node: dict[str, Any]) -> Component | None:
+    data = node.get("data") or {}
+    template = (data.get("node") or {}).get("template") or {}
+    if not template or _is_note(node):
+        return None  # notes and other decorations
+    display = (data.get("node") or {}).get("display_name") or data.get("type") or ""
+    fields = frozenset(k for k in template if not k.startswith("_"))
+    choice = _model_choice(template)
+    legacy = "temperature" in fields and bool(fields & MODEL_FIELDS)
+    is_model = choice is not None or legacy or _makes_a_model(node)
+    return Component(
+        str(node["id"]),
+        str(data.get("type", "")),
+        str(display),
+        fields,
+        _stored_text(template, "template"),
+        is_model=is_model,
+        model_choice=choice,
+        system_prompt=_system_prompt(template) if is_model else None,
+        numeric_fields=_numeric_fields(template),
+    )
+
+
 def _components(flow: dict[str, Any]) -> tuple[Component, ...]:
-    found = []
-    for node in (flow.get("data") or {}).get("nodes", []):
-        data = node.get("data") or {}
-        template = (data.get("node") or {}).get("template") or {}
-        if not template:
-            continue  # notes and other decorations
-        display = (data.get("node") or {}).get("display_name") or data.get("type") or ""
-        fields = frozenset(k for k in template if not k.startswith("_"))
-        stored = (template.get("template") or {}).get("value")
-        text = stored if isinstance(stored, str) else None
-        found.append(
-            Component(str(node["id"]), str(data.get("type", "")), str(display), fields, text)
-        )
-    return tuple(found)
+    nodes = (flow.get("data") or {}).get("nodes", [])
+    return tuple(c for c in map(_component, nodes) if c is not None)
 
 
 def learn_flow(client: RunClient) -> FlowFacts:
