@@ -9,6 +9,7 @@ path its language reads; a sample that cannot is a failure naming that path.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -52,8 +53,15 @@ def test_a_sample_calls_the_target_as_it_expects(
     assert url in text, f"{sample.file_name} does not call {url}"
     header = "Authorization" if flowprobe_target.auth == "bearer" else "x-api-key"
     assert f'"{header}' in text, f"{sample.file_name} does not send the key as {header}"
-    missing = [c.id for c in flowprobe_flow.components if f'"{c.id}"' not in text]
+    missing = [c.id for c in flowprobe_flow.components if not _quoted_in(c.id, text)]
     assert not missing, f"{sample.file_name}'s tweaks skeleton lacks components {missing}"
+
+
+def _quoted_in(component_id: str, text: str) -> bool:
+    """Whether the id is in the sample as the JSON string it renders (inside shell quotes, a
+    ``'`` is written ``'"'"'``)."""
+    quoted = json.dumps(component_id)
+    return quoted in text or quoted.replace("'", "'\"'\"'") in text
 
 
 def _tool_missing(sample: Sample) -> str | None:
@@ -68,10 +76,14 @@ def _tool_missing(sample: Sample) -> str | None:
     return None
 
 
+_SAMPLE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+
+
 def _run_sample(sample: Sample, folder: Path, target: Target, message: str) -> Any:
     command = sample.command(folder / sample.file_name)
     command[0] = sys.executable if command[0] == "python" else command[0]
-    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
+    # What a sample needs and no more: it runs code rendered from what the target served.
+    env = {k: os.environ[k] for k in _SAMPLE_ENV if k in os.environ}
     env[KEY_ENV] = target.api_key or ""
     return subprocess.run(
         [*command, message],
