@@ -10,6 +10,7 @@ pytest-recording's ``vcr_config`` and ``vcr_cassette_dir`` for the tests' casset
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import itertools
@@ -509,5 +510,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     findings = config.stash.get(FINDINGS_KEY, [])
     if findings:
         terminalreporter.section("flowprobe findings")
-        for finding in findings:
-            terminalreporter.line(finding.describe())
+        # The same finding seen by many tests is one line, with how many saw it.
+        seen = collections.Counter(finding.describe() for finding in findings)
+        for line, tests in seen.items():
+            terminalreporter.line(line if tests == 1 else f"{line} (seen by {tests} tests)")
