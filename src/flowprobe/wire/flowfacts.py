@@ -1,10 +1,10 @@
 """What the suites need to know about the flow under test, learned from the flow itself.
 
 A suite must work on any user's flow, not only flowprobe's reference flows: it learns the flow's
-id (from a run answer, so an endpoint name works too), its components (``GET
-/api/v1/flows/{id}``; notes on the canvas are not components), which of them takes the chat
-input, which renders a prompt, which is a language model (by what it does, not by one field
-name) and where a model reads a system prompt (a field a nonce can travel in).
+id (from the flows API, by UUID or endpoint name, never from a run answer's shape), its
+components (``GET /api/v1/flows/{id}``; notes on the canvas are not components), which of them
+takes the chat input, which renders a prompt, which is a language model (by what it does, not
+by one field name) and where a model reads a system prompt (a field a nonce can travel in).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from flowprobe.errors import TargetError
-from flowprobe.jsonpath import value_or_none
-from flowprobe.wire.answer_paths import RESULTS_TEXT
 from flowprobe.wire.client import RunClient, run_body
 
 MODEL_FIELDS = frozenset({"model_name", "model"})
@@ -115,14 +115,6 @@ class FlowFacts:
         return self.model is not None
 
 
-def _flow_id_from_answer(body: Any) -> str | None:
-    result = value_or_none(body, RESULTS_TEXT[:-1])  # the message that carries the text
-    if not isinstance(result, dict):
-        return None
-    found = result.get("flow_id") or (result.get("data") or {}).get("flow_id")
-    return str(found) if found else None
-
-
 def _is_note(node: dict[str, Any]) -> bool:
     # A note has a node dict (and even a template) of its own, but never runs.
     data = node.get("data") or {}
@@ -211,12 +203,9 @@ def learn_flow(client: RunClient) -> FlowFacts:
             f"the flow did not answer a plain run call (HTTP {answer.status}: "
             f"{client.target.redact(answer.text[:200])}); the suites need a flow that runs"
         )
-    flow_id = (
-        client.target.flow if client.target.flow_is_uuid else _flow_id_from_answer(answer.body)
-    )
-    if not flow_id:
-        raise TargetError("the run answer names no flow_id; set FLOWPROBE_FLOW to the flow's UUID")
-    return read_flow(client, str(flow_id))
+    # The flow itself comes from the flows API, never from the answer's shape: an answer that
+    # breaks the run-response contract must reach the suites, which say how it broke.
+    return find_flow(client, client.target.flow)
 
 
 def read_flow(client: RunClient, flow_id: str) -> FlowFacts:
@@ -228,7 +217,9 @@ def read_flow(client: RunClient, flow_id: str) -> FlowFacts:
             f"GET {url} answered HTTP {response.status_code}; the suites read the flow's "
             "components from it, so the key must be allowed to read the flow"
         )
-    flow = response.json()
+    flow = _json_of(response, url)
+    if not isinstance(flow, dict):
+        raise TargetError(f"GET {url} answered no flow object; the suites read the flow from it")
     return FlowFacts(
         flow_id=flow_id,
         endpoint_name=flow.get("endpoint_name"),
@@ -250,7 +241,17 @@ def find_flow(client: RunClient, flow: str) -> FlowFacts:
     response = client.http.get(url, params=params, headers=client.target.auth_headers())
     if response.status_code != 200:
         raise TargetError(f"GET {url} answered HTTP {response.status_code}; cannot find {flow!r}")
-    for header in response.json():
+    listed = _json_of(response, url)
+    for header in listed if isinstance(listed, list) else []:
         if isinstance(header, dict) and header.get("endpoint_name") == flow:
             return read_flow(client, str(header["id"]))
     raise TargetError(f"the target has no flow with the endpoint name {flow!r}")
+
+
+def _json_of(response: httpx.Response, url: str) -> Any:
+    """The JSON body of a flows API answer; a :class:`TargetError` when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        shown = response.text[:100]
+        raise TargetError(f"GET {url} answered a body that is not JSON ({shown!r})") from None
