@@ -284,6 +284,12 @@ def flowprobe_deadlines(flowprobe_settings: Settings) -> Deadlines:
     return Deadlines(connect=min(10.0, total), idle=total, total=total)
 
 
+@pytest.fixture(scope="session")
+def flowprobe_max_body_bytes(flowprobe_settings: Settings) -> int:
+    """The largest answer a suite's client reads (``max_body_mb``), decompressed."""
+    return int(float(flowprobe_settings.get("max_body_mb")) * 1024 * 1024)
+
+
 def _call_defaults(settings: Settings, seed: str) -> CallDefaults:
     """The ``tweaks`` and ``session`` settings as per-call defaults; fresh session ids are
     derived from ``seed`` and a count, so that a recorded call matches when replayed."""
@@ -321,23 +327,35 @@ def flowprobe_call_defaults(
 
 @pytest.fixture
 def flowprobe_client(
-    flowprobe_target: Target, flowprobe_deadlines: Deadlines, flowprobe_call_defaults: CallDefaults
+    flowprobe_target: Target,
+    flowprobe_deadlines: Deadlines,
+    flowprobe_call_defaults: CallDefaults,
+    flowprobe_max_body_bytes: int,
 ) -> Iterator[RunClient]:
     """A synchronous run client for the target, sending ``flowprobe_call_defaults``."""
     with RunClient(
-        flowprobe_target, deadlines=flowprobe_deadlines, defaults=flowprobe_call_defaults
+        flowprobe_target,
+        deadlines=flowprobe_deadlines,
+        defaults=flowprobe_call_defaults,
+        max_body_bytes=flowprobe_max_body_bytes,
     ) as client:
         yield client
 
 
 @pytest.fixture
 def flowprobe_async_client(
-    flowprobe_target: Target, flowprobe_deadlines: Deadlines, flowprobe_call_defaults: CallDefaults
+    flowprobe_target: Target,
+    flowprobe_deadlines: Deadlines,
+    flowprobe_call_defaults: CallDefaults,
+    flowprobe_max_body_bytes: int,
 ) -> AsyncRunClient:
     """An asynchronous run client for the target, sending ``flowprobe_call_defaults`` (close
     it with ``await client.aclose()``)."""
     return AsyncRunClient(
-        flowprobe_target, deadlines=flowprobe_deadlines, defaults=flowprobe_call_defaults
+        flowprobe_target,
+        deadlines=flowprobe_deadlines,
+        defaults=flowprobe_call_defaults,
+        max_body_bytes=flowprobe_max_body_bytes,
     )
 
 

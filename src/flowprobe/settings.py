@@ -51,6 +51,13 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _positive_megabytes(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError("must be a positive, finite number of megabytes")
+    return value
+
+
 def _folder(text: str) -> str:
     if not text.strip():
         raise ValueError("must be a folder path")
@@ -96,6 +103,11 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,  # tweaks often carry keys; shown redacted
     ),
     Setting(
+        "max_body_mb",
+        "the largest answer read, in MB once decompressed; past it a call fails with the reason",
+        parse=_positive_megabytes,
+    ),
+    Setting(
         "session",
         "session_id on every call: 'fresh' (a new one per call), 'none', or a fixed id",
         parse=_session_mode,
@@ -108,6 +120,7 @@ DEFAULTS: dict[str, Any] = {
     "cassette_dir": "cassettes",
     "tweaks": {},
     "session": SESSION_FRESH,
+    "max_body_mb": 32.0,
 }
 
 
