@@ -3,6 +3,7 @@ output may echo the key in any encoding."""
 
 from __future__ import annotations
 
+import json
 import os
 from urllib.parse import quote
 
@@ -48,3 +49,24 @@ def test_a_failure_shows_neither_the_key_nor_its_encodings(pytester: pytest.Pyte
     assert "params = " in shown  # the frame's arguments are shown, only redacted
     assert KEY not in shown
     assert quote(KEY, safe="") not in shown
+
+
+def test_a_key_inside_the_users_tweaks_is_not_shown_either(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider_key = "provider-key-in-a-tweak-91"
+    tweaks = json.dumps({"Agent-1": {"api_key": provider_key}})
+    monkeypatch.setenv("FLOWPROBE_TWEAKS", tweaks)
+    pytester.makepyprojecttoml("[tool.flowprobe]\n")
+    pytester.makepyfile(
+        f"""
+        def test_an_echoing_server():
+            echoed = {{"detail": "bad body", "input": {{"api_key": "{provider_key}"}}}}
+            assert echoed == {{}}
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--junitxml=out.xml")
+    result.assert_outcomes(failed=1)
+    shown = result.stdout.str() + (pytester.path / "out.xml").read_text(encoding="utf-8")
+    assert "bad body" in shown
+    assert provider_key not in shown

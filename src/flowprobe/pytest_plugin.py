@@ -32,7 +32,7 @@ from flowprobe.errors import (
     FlowprobeError,
     SettingsError,
 )
-from flowprobe.redaction import redact, scrub_value
+from flowprobe.redaction import is_secret_name, redact, scrub_value
 from flowprobe.settings import SETTINGS, Settings, load_settings, read_pyproject
 from flowprobe.target import Target
 from flowprobe.wire.client import AsyncRunClient, CallDefaults, Deadlines, RunClient
@@ -520,8 +520,25 @@ def _secrets_of(item: pytest.Item) -> tuple[str, ...]:
     # The target the test used, which a conftest may have built, and the configured key.
     target = (getattr(item, "funcargs", None) or {}).get("flowprobe_target")
     used = target.secrets() if isinstance(target, Target) else ()
-    key = settings_of(item.config).get("api_key")
-    return (*used, *([str(key)] if key else []))
+    settings = settings_of(item.config)
+    key = settings.get("api_key")
+    return (*used, *([str(key)] if key else []), *_tweak_secrets(settings.get("tweaks") or {}))
+
+
+def _tweak_secrets(tweaks: Any) -> tuple[str, ...]:
+    """The values under secret-named fields of the user's tweaks (a provider key in a model
+    choice): a server that echoes a request body must not carry them into a report."""
+    if isinstance(tweaks, dict):
+        found: list[str] = []
+        for name, value in tweaks.items():
+            if is_secret_name(str(name)) and isinstance(value, str) and value:
+                found.append(value)
+            else:
+                found.extend(_tweak_secrets(value))
+        return tuple(found)
+    if isinstance(tweaks, list):
+        return tuple(secret for item in tweaks for secret in _tweak_secrets(item))
+    return ()
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
