@@ -76,6 +76,9 @@ class Handler(BaseHTTPRequestHandler):
         if flow == "trickle":  # a stream that never ends, one keep-alive byte at a time
             self._trickle()
             return
+        if flow == "endless-record":  # a stream record that grows past any sane size
+            self._endless_record()
+            return
         if flow.startswith("status"):  # e.g. status500: answer that status, a JSON body
             self._json(int(flow.removeprefix("status")), {"detail": "refused"})
         elif "stream=true" in query:
@@ -97,6 +100,16 @@ class Handler(BaseHTTPRequestHandler):
             for _ in range(300):  # 60 s at most: never idle long enough for a read timeout
                 self._chunk(b":\n")
                 time.sleep(0.2)
+
+    def _endless_record(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        self._chunk(b'{"event": "token", "data": {"chunk": "')
+        with contextlib.suppress(OSError):
+            for _ in range(64):  # 64 MB at most, past the users' 8 MB record limit
+                self._chunk(b"x" * (1024 * 1024))
 
     def _json(self, status: int, payload: Any) -> None:
         body = json.dumps(payload).encode()

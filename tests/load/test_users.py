@@ -120,3 +120,12 @@ def test_a_redirect_fails_the_call_and_the_key_stays_home(
     assert {e["exception"] for e in calls} == {"http_307"}
     assert fake_langflow.redirected == []
     assert code == 1
+
+
+def test_a_record_past_the_size_limit_fails_the_call_as_malformed(load_env, run_locust) -> None:
+    code, events, summary = run_locust(load_env("endless-record"), "Streamer", seconds=3)
+    calls = [e for e in events if e["request_type"] == "POST"]
+    assert calls
+    assert {e["exception"] for e in calls} == {"malformed"}
+    assert set(summary["errors_by_kind"]) == {"malformed"}
+    assert code == 1

@@ -23,13 +23,13 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from flowprobe.checks.answer import answer_violations
 from flowprobe.checks.stream import STREAM_ANSWERS_200, stream_violations
-from flowprobe.checks.verdict import Violation, status_violations
+from flowprobe.checks.verdict import MALFORMED, Violation, status_violations
 from flowprobe.load import metrics
 from flowprobe.load.failures import RunFailure, failure_of
 from flowprobe.load.reading import BodyEnded, read_available
 from flowprobe.load.worker_state import WorkerState, worker_state
 from flowprobe.wire.client import run_body
-from flowprobe.wire.stream import StreamEvent, StreamOutcome, StreamParser
+from flowprobe.wire.stream import RecordTooLarge, StreamEvent, StreamOutcome, StreamParser
 
 logger = logging.getLogger("flowprobe.load")
 TIMEOUT = "timeout"  # the failure kind of a call past its total deadline
@@ -110,10 +110,8 @@ class _LangflowUser(FastHttpUser):
             self._past_deadline(started)
 
     def _past_deadline(self, started: float) -> None:
-        raw = getattr(self._current, "_response", None)
-        if raw is not None:
-            with contextlib.suppress(Exception):
-                raw._sock.close()  # never reuse a connection the target is still writing to
+        if self._current is not None:
+            _close(self._current)  # never reuse a connection the target is still writing to
         detail = f"the call did not finish within {self.network_timeout:g} s (total deadline)"
         self.environment.events.request.fire(
             request_type="POST",
@@ -150,6 +148,14 @@ def _fail(user: _LangflowUser, response: Any, violations: list[Violation]) -> bo
         detail = user.flowprobe.setup.target.redact(failure.detail)
         logger.warning("flowprobe: first %s failure: %s", failure.kind, detail[:500])
     return True
+
+
+def _close(response: Any) -> None:
+    """Close a call's connection outright, mid-answer."""
+    sock = getattr(getattr(response, "_response", None), "_sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 def _drain(response: Any) -> None:
@@ -228,7 +234,12 @@ class StreamingRunUser(_LangflowUser):
                 _drain(response)
                 _fail(self, response, refused)
                 return
-            events, parser, size, ended_at = self._read(response)
+            try:
+                events, parser, size, ended_at = self._read(response)
+            except RecordTooLarge as exc:
+                _close(response)  # the target is still writing: never reuse the connection
+                _fail(self, response, [Violation(str(exc), MALFORMED, "a stream record")])
+                return
             response.request_meta["response_time"] = (ended_at - started) * 1000
             response.request_meta["response_length"] = size
             if _fail(self, response, self._violations(events, parser, response)):
