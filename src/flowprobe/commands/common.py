@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -113,8 +114,50 @@ scenario_option = click.option(
 users_option = click.option(
     "-u", "--users", type=click.IntRange(1, 1000), default=2, show_default=True
 )
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """Seconds, written as locust and k6 users write them: ``20``, ``20s``, ``5m``, ``1h30m``."""
+
+    name = "duration"
+    _PART = re.compile(r"(\d+(?:\.\d+)?)([hms]?)")
+    _SECONDS: ClassVar[dict[str, float]] = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+
+    def __init__(self, minimum: float, maximum: float) -> None:
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            text = str(value).strip().lower()
+            parts = self._PART.findall(text)
+            if not text or "".join(n + u for n, u in parts) != text:
+                self.fail(f"{value!r} is not a duration such as 20, 20s, 5m or 1h30m", param, ctx)
+            seconds = sum(float(n) * self._SECONDS[u] for n, u in parts)
+        if not self.minimum <= seconds <= self.maximum:
+            self.fail(
+                f"{value!r} is {seconds:g} s; allowed: {self.minimum:g} to {self.maximum:g} s",
+                param,
+                ctx,
+            )
+        return seconds
+
+
+def _whole_seconds(ctx: click.Context, param: click.Parameter, value: float) -> int:
+    if value != int(value):
+        raise click.BadParameter(f"{value:g} s is not a whole number of seconds", ctx, param)
+    return int(value)
+
+
 run_time_option = click.option(
-    "-t", "--run-time", type=click.IntRange(1, 3600), default=20, show_default=True, help="seconds"
+    "-t",
+    "--run-time",
+    type=Duration(1, 3600),
+    default=20,
+    show_default=True,
+    callback=_whole_seconds,
+    help="how long: 20, 20s, 5m, 1h (at most 1h)",
 )
 
 

@@ -11,6 +11,7 @@ import click
 
 from flowprobe.commands.common import (
     EXIT_FAILED,
+    Duration,
     load_env,
     local_option,
     progress,
@@ -37,7 +38,9 @@ from flowprobe.load.preflight import preflight
 @click.option("--steps", default=None, help="step shape users:seconds,... instead of -u/-t")
 @click.option("--input", "input_value", default=None, help="the input_value sent [default: hello]")
 @click.option("--tweaks", default=None, help="tweaks as a JSON object")
-@click.option("--warmup", type=click.FloatRange(0), default=None, help="seconds left out")
+@click.option(
+    "--warmup", type=Duration(0, 3600), default=None, help="left out at the start: 10, 10s, 1m"
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
