@@ -4,12 +4,13 @@ obeys the contracts; ``inputs`` echoes the request; the samples' paths hold the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from flowprobe import checks
 from flowprobe.checks.answer import Report
-from flowprobe.wire.client import RunClient, run_body
+from flowprobe.wire.client import RunClient, RunResult, run_body
 from flowprobe.wire.flowfacts import FlowFacts
 
 INPUT_TYPES = ("chat", "text", "any")
@@ -30,12 +31,14 @@ def flow_ref(request: pytest.FixtureRequest, flowprobe_flow: FlowFacts) -> str:
 def test_answer_obeys_the_run_response_contract(
     flowprobe_client: RunClient,
     flowprobe_finding: Report,
+    debug_answer: Callable[[RunResult], dict[str, Any]],
     flow_ref: str,
     input_type: str,
     output_type: str,
 ) -> None:
     body = run_body(input_value="flowprobe shape", input_type=input_type, output_type=output_type)
-    answer = checks.check_run_answer(flowprobe_client.run(body, flow=flow_ref))
+    result = flowprobe_client.run(body, flow=flow_ref)
+    answer = debug_answer(result) if output_type == "debug" else checks.check_run_answer(result)
     if answer["outputs"][0].get("inputs") != {"input_value": "flowprobe shape"}:
         checks.fail(
             "inputs echoes the request",
@@ -62,9 +65,11 @@ def test_session_id_is_returned(
 
 
 def test_debug_output_lists_every_component(
-    flowprobe_client: RunClient, flowprobe_flow: FlowFacts
+    flowprobe_client: RunClient,
+    flowprobe_flow: FlowFacts,
+    debug_answer: Callable[[RunResult], dict[str, Any]],
 ) -> None:
-    answer = checks.check_run_answer(flowprobe_client.run(run_body(output_type="debug")))
+    answer = debug_answer(flowprobe_client.run(run_body(output_type="debug")))
     seen = {r["component_id"] for r in answer["outputs"][0]["outputs"]}
     missing = {c.id for c in flowprobe_flow.components} - seen
     if missing:

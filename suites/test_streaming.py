@@ -13,13 +13,17 @@ from flowprobe.wire.flowfacts import FlowFacts
 MIN_TOKEN_SPREAD = 0.010
 
 
-NO_MODEL = "the flow has no language model, and its stream carried no tokens"
+NO_MODEL = (
+    "the flow has no language model answering into a Chat Output, and its stream carried no tokens"
+)
 
 
 @pytest.fixture
 def model_flow(flowprobe_flow: FlowFacts) -> FlowFacts:
     if not flowprobe_flow.streams_tokens:
-        pytest.skip("the flow has no language model, so it streams no tokens")
+        pytest.skip(
+            "the flow has no language model answering into a Chat Output, so it streams no tokens"
+        )
     return flowprobe_flow
 
 

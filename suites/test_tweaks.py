@@ -11,16 +11,19 @@ from typing import Any
 import pytest
 
 from flowprobe import checks
-from flowprobe.wire.client import AsyncRunClient, RunClient, StreamedRun, run_body
+from flowprobe.wire.client import AsyncRunClient, RunClient, RunResult, StreamedRun, run_body
 from flowprobe.wire.flowfacts import FlowFacts
 
 NonceTweaks = Callable[..., tuple[str, dict[str, Any]]]
 CONCURRENT_CALLERS = 8
 
 
-def _debug_answer(client: RunClient, tweaks: dict[str, Any] | None = None) -> str:
+DebugAnswer = Callable[[RunResult], dict[str, Any]]
+
+
+def _debug_text(client: RunClient, read: DebugAnswer, tweaks: dict[str, Any] | None = None) -> str:
     body = run_body(input_value="flowprobe tweaks", output_type="debug", tweaks=tweaks)
-    return json.dumps(checks.check_run_answer(client.run(body)))
+    return json.dumps(read(client.run(body)))
 
 
 def _streamed_text(run: StreamedRun) -> str:
@@ -30,17 +33,17 @@ def _streamed_text(run: StreamedRun) -> str:
 
 @pytest.mark.parametrize("by", ["id", "display_name", "global"])
 def test_a_tweak_applies_to_its_call_only(
-    flowprobe_client: RunClient, nonce_tweaks: NonceTweaks, by: str
+    flowprobe_client: RunClient, nonce_tweaks: NonceTweaks, debug_answer: DebugAnswer, by: str
 ) -> None:
     nonce, tweaks = nonce_tweaks(by, by=by)
-    if nonce not in _debug_answer(flowprobe_client, tweaks):
+    if nonce not in _debug_text(flowprobe_client, debug_answer, tweaks):
         checks.fail(
             f"a tweak by {by} reaches the flow",
             path="debug output",
             expected=f"the nonce {nonce}",
             received="an answer without it",
         )
-    if nonce in _debug_answer(flowprobe_client):
+    if nonce in _debug_text(flowprobe_client, debug_answer):
         checks.fail(
             f"a tweak by {by} does not persist",
             path="next call's debug output",
@@ -95,12 +98,15 @@ def test_the_stored_flow_is_unchanged_by_tweaked_calls(
 
 
 async def _concurrent(
-    client: AsyncRunClient, bodies: list[dict[str, Any]], stream: bool
+    client: AsyncRunClient,
+    bodies: list[dict[str, Any]],
+    stream: bool,
+    read: DebugAnswer = checks.check_run_answer,
 ) -> list[str]:
     async def one(body: dict[str, Any]) -> str:
         if stream:
             return _streamed_text(await client.run_stream(body))
-        return json.dumps(checks.check_run_answer(await client.run(body)))
+        return json.dumps(read(await client.run(body)))
 
     try:
         # Every caller runs to its end (each stream read to the end) before any failure is
@@ -117,12 +123,15 @@ async def _concurrent(
 @pytest.mark.flowprobe_live
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streaming"])
 def test_tweaks_do_not_leak_between_concurrent_callers(
-    flowprobe_async_client: AsyncRunClient, nonce_tweaks: NonceTweaks, stream: bool
+    flowprobe_async_client: AsyncRunClient,
+    nonce_tweaks: NonceTweaks,
+    debug_answer: DebugAnswer,
+    stream: bool,
 ) -> None:
     pairs = [nonce_tweaks(f"caller-{i}") for i in range(CONCURRENT_CALLERS)]
     output = "chat" if stream else "debug"
     bodies = [run_body(output_type=output, tweaks=tweaks) for _, tweaks in pairs]
-    answers = asyncio.run(_concurrent(flowprobe_async_client, bodies, stream))
+    answers = asyncio.run(_concurrent(flowprobe_async_client, bodies, stream, debug_answer))
     nonces = [nonce for nonce, _ in pairs]
     for index, (nonce, answer) in enumerate(zip(nonces, answers, strict=True)):
         others = [n for n in nonces if n != nonce and n in answer]

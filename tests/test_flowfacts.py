@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowprobe.wire.flowfacts import FlowFacts, _components
+from flowprobe.wire.flowfacts import FlowFacts, _components, _edges
 
 
 def _node(node_id: str, data_type: str, template: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -105,3 +105,28 @@ def test_a_components_numeric_fields_are_known() -> None:
     typed = _node("M-i", "M", {"temperature": {"type": "slider"}, "n": {"type": "int"}, "s": {}})
     assert _facts(typed).components[0].numeric_fields == ("temperature", "n")
     assert _facts(AGENT).components[0].numeric_fields == ("max_iterations",)
+
+
+def _wired(*edges: tuple[str, str]) -> FlowFacts:
+    nodes = [
+        AGENT,
+        _node("ChatOutput-d", "ChatOutput", {"input_value": {"value": ""}}),
+        _node("LoopComponent-e", "LoopComponent", {"data": {"value": ""}}),
+    ]
+    flow = {"data": {"nodes": nodes, "edges": [{"source": s, "target": t} for s, t in edges]}}
+    return FlowFacts(
+        flow_id="f",
+        endpoint_name=None,
+        name="n",
+        components=_components(flow),
+        edges=_edges(flow),
+    )
+
+
+def test_tokens_stream_only_from_a_model_answering_into_a_chat_output() -> None:
+    assert _wired(("Agent-c", "ChatOutput-d")).streams_tokens
+    # A model feeding a loop first (Langflow's Research Translation Loop) streams no tokens.
+    looped = _wired(("Agent-c", "LoopComponent-e"), ("LoopComponent-e", "ChatOutput-d"))
+    assert looped.model is not None
+    assert not looped.streams_tokens
+    assert _facts(AGENT).streams_tokens  # no edges known: any model counts

@@ -16,6 +16,8 @@ from flowprobe.errors import SettingsError
 
 FINDINGS = {
     "wrong-typed-tweak-500": "a tweak value of the wrong type answers 500, not a 4xx",
+    "debug-output-unserializable": "output_type=debug answers 500 (Langflow cannot serialize "
+    "the flow's debug output), so no client can read it",
     "numeric-input-silently-dropped": "input_value as a number answers 200 and runs the flow "
     "on its defaults, dropping the whole body",
     "list-tweaks-silently-dropped": "tweaks as a list answer 200 and run the flow on its "

@@ -63,6 +63,8 @@ class FlowFacts:
     endpoint_name: str | None
     name: str
     components: tuple[Component, ...]
+    # (source id, target id) of every edge; empty when unknown
+    edges: tuple[tuple[str, str], ...] = ()
 
     def first(self, *, type_contains: str = "", has_field: str = "") -> Component | None:
         for component in self.components:
@@ -111,8 +113,17 @@ class FlowFacts:
 
     @property
     def streams_tokens(self) -> bool:
-        """Whether tokens are expected in the stream (known from the flow: it has a model)."""
-        return self.model is not None
+        """Whether tokens are expected in the stream: a model answers into a Chat Output.
+
+        A model whose answer goes elsewhere first (a loop, a parser, another agent) streams no
+        tokens to the caller; with no edges known, any model counts."""
+        models = {c.id for c in self.components if c.is_model}
+        if not models:
+            return self.model is not None
+        if not self.edges:
+            return True
+        outputs = {c.id for c in self.components if "chatoutput" in c.type.lower()}
+        return any(source in models and target in outputs for source, target in self.edges)
 
 
 def _is_note(node: dict[str, Any]) -> bool:
@@ -225,7 +236,16 @@ def read_flow(client: RunClient, flow_id: str) -> FlowFacts:
         endpoint_name=flow.get("endpoint_name"),
         name=str(flow.get("name", "")),
         components=_components(flow),
+        edges=_edges(flow),
     )
+
+
+def _edges(flow: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    found = []
+    for edge in (flow.get("data") or {}).get("edges") or []:
+        if isinstance(edge, dict) and edge.get("source") and edge.get("target"):
+            found.append((str(edge["source"]), str(edge["target"])))
+    return tuple(found)
 
 
 def find_flow(client: RunClient, flow: str) -> FlowFacts:
