@@ -7,7 +7,6 @@ import json
 import os
 import re
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from flowprobe.cli import cli
 from flowprobe.commands import load
 from flowprobe.errors import TargetError
 from flowprobe.load.preflight import preflight
+from loopback import serving
 
 KEY = "preflight-key-never-shown"
 
@@ -43,20 +43,12 @@ def _answering(status: int) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def _target(status: int) -> Iterator[dict[str, str]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _answering(status))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _answering(status))) as server:
         yield {
             "FLOWPROBE_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
             "FLOWPROBE_FLOW": "my-flow",
             "FLOWPROBE_API_KEY": KEY,
         }
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -11,6 +10,8 @@ import pytest
 
 # pytester forgets the modules a run imports; vcr must outlive the runs (see test_plugin.py).
 import vcr  # noqa: F401
+
+from loopback import serving
 
 pytest_plugins = ["pytester"]
 
@@ -33,15 +34,8 @@ class _Large(BaseHTTPRequestHandler):
 def test_the_body_limit_applies_to_the_suites_clients(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, limit: str, outcome: str
 ) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Large)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     for name in [n for n in os.environ if n.startswith("FLOWPROBE_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setenv("FLOWPROBE_MODE", "live")
-    monkeypatch.setenv("FLOWPROBE_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}")
-    monkeypatch.setenv("FLOWPROBE_FLOW", "f")
-    monkeypatch.setenv("FLOWPROBE_MAX_BODY_MB", limit)
     pytester.makepyprojecttoml("[tool.flowprobe]\n")
     pytester.makepyfile(
         """
@@ -49,11 +43,12 @@ def test_the_body_limit_applies_to_the_suites_clients(
             assert flowprobe_client.run().status == 200
         """
     )
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Large)) as server:
+        monkeypatch.setenv("FLOWPROBE_MODE", "live")
+        monkeypatch.setenv("FLOWPROBE_BASE_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("FLOWPROBE_FLOW", "f")
+        monkeypatch.setenv("FLOWPROBE_MAX_BODY_MB", limit)
         result = pytester.runpytest("-p", "no:cacheprovider")
-    finally:
-        server.shutdown()
-        server.server_close()
     result.assert_outcomes(**{outcome: 1})
     if outcome == "failed":
         result.stdout.fnmatch_lines(["*max body size*"])

@@ -4,11 +4,12 @@ with one fixed answer, plain or streamed, and keeps each request body it receive
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from loopback import serving
 
 ANSWER_TEXT = "the fake answer"
 # Both access paths the samples read: results.message.text and outputs.message.message.text.
@@ -66,12 +67,5 @@ class FakeLangflow(ThreadingHTTPServer):
 @contextmanager
 def fake_langflow() -> Iterator[FakeLangflow]:
     """A :class:`FakeLangflow` served in a thread for the length of the block."""
-    server = FakeLangflow()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(FakeLangflow()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import gzip
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from flowprobe.errors import TargetError
 from flowprobe.target import Target
 from flowprobe.wire.client import AsyncRunClient, Deadlines, RunClient
 from flowprobe.wire.stream import StreamOutcome, StreamParser
+from loopback import serving
 
 KEY = "sk-canary-key-for-the-hostile-tests"
 Answer = Callable[[BaseHTTPRequestHandler], None]
@@ -59,15 +59,8 @@ class ScriptedServer(ThreadingHTTPServer):
 
 @contextmanager
 def scripted(answer: Answer) -> Iterator[ScriptedServer]:
-    server = ScriptedServer(answer)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(ScriptedServer(answer)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _head(handler: BaseHTTPRequestHandler, content_type: str, **headers: str) -> None:

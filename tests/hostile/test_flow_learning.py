@@ -5,7 +5,6 @@ answers something other than JSON is one sentence."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from flowprobe.errors import TargetError
 from flowprobe.target import Target
 from flowprobe.wire.client import RunClient
 from flowprobe.wire.flowfacts import learn_flow
+from loopback import serving
 
 FLOW_ID = "5f0c5e1e-f10b-4000-8000-0000000000aa"
 # Every field a client reads is renamed: no flow_id, no results.
@@ -65,17 +65,9 @@ def _handler(flows_page: bytes) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def _target(flows_page: bytes) -> Iterator[Target]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(flows_page))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _handler(flows_page))) as server:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         yield Target(base_url=url, flow="my-flow", api_key="k")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_a_broken_answer_does_not_hide_the_flow() -> None:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from loopback import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,16 +39,8 @@ def _refusing(status: int) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def _serving(status: int) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _refusing(status))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _refusing(status))) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.mark.parametrize("status", [403, 404])

@@ -56,14 +56,15 @@ class _LangflowUser(FastHttpUser):
         self._session_id = f"flowprobe-load-{uuid.uuid4().hex[:12]}"
         self._answers = 0
         self._current: Any = None  # the call in flight, to cut at its total deadline
+        # Merged once, not on every call: the settings do not change during a run.
+        self._tweaks = self.flowprobe.setup.call_tweaks() or None
 
     def request_body(self) -> dict[str, Any]:
         """The run request: input and tweaks from the settings, and a session id."""
-        setup = self.flowprobe.setup
         return run_body(
-            input_value=setup.config.input,
+            input_value=self.flowprobe.setup.config.input,
             session_id=self._session_id_for_call(),
-            tweaks=setup.call_tweaks() or None,
+            tweaks=self._tweaks,
         )
 
     def _session_id_for_call(self) -> str | None:
