@@ -8,7 +8,7 @@ import click
 
 from flowprobe.commands.common import local_config, say, with_ports
 from flowprobe.local import langflow, processes
-from flowprobe.local.config import LocalConfig
+from flowprobe.local.config import DATABASES, LANGFLOW_VERSION, MAX_WORKERS, LocalConfig
 from flowprobe.local.target_env import target_env_file
 
 # One default port for the stub, wherever it is started: the one `flowprobe up` gives it.
@@ -40,9 +40,44 @@ STUB_PORT = LocalConfig().stub_port
     help="also import this Langflow starter project (repeatable), e.g. 'Memory Chatbot': "
     "unmodified except that its model is the stub LLM; endpoint name starter-<name>",
 )
+@click.option(
+    "--langflow-version",
+    default=None,
+    metavar="X.Y.Z",
+    envvar="FLOWPROBE_LANGFLOW_VERSION",
+    help=f"the Langflow release to run: 1.12.x or 1.13.x, each installed once into its own "
+    f"environment [default: {LANGFLOW_VERSION}]",
+)
+@click.option(
+    "--database",
+    type=click.Choice(DATABASES),
+    default=None,
+    envvar="FLOWPROBE_LOCAL_DATABASE",
+    help="Langflow's database: SQLite, or a PostgreSQL server flowprobe starts on 127.0.0.1 "
+    "[default: sqlite]",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=None,
+    envvar="FLOWPROBE_LOCAL_WORKERS",
+    help="Langflow's worker processes; with SQLite, several workers contend for its write lock "
+    "[default: 1]",
+)
+@click.option(
+    "--tracing/--no-tracing",
+    default=None,
+    help="Langflow's native tracing, which stores every component's inputs and outputs in its "
+    "database [default: off]",
+)
 def up(starters: tuple[str, ...], **options: Any) -> None:
     """Start the local target: Langflow on loopback, the stub LLM, the reference flows."""
     config = local_config(starters=starters, **options)
+    if config.workers > 1 and config.database == "sqlite":
+        say(
+            f"warning: {config.workers} workers share one SQLite database and wait for its "
+            "write lock under load; use --database postgres for a production-like candidate"
+        )
     values = langflow.up(config, say)
     env_file = target_env_file(config)
     click.echo(

@@ -42,25 +42,41 @@ def install_deadline() -> float:
     return seconds
 
 
-def ensure_langflow(progress: Progress, deadline: float | None = None) -> Path:
-    """The ``langflow`` executable, installing Langflow first if this machine lacks it; the
-    install is stopped once it has taken ``deadline`` seconds (:func:`install_deadline`)."""
-    venv = environment_dir()
+def ensure_langflow(
+    progress: Progress, deadline: float | None = None, version: str = LANGFLOW_VERSION
+) -> Path:
+    """The ``langflow`` executable of ``version``, installing it first into its own environment
+    if this machine lacks it; the install is stopped once it has taken ``deadline`` seconds
+    (:func:`install_deadline`)."""
+    venv = environment_dir(version)
     marker = venv / ".flowprobe-installed"
     langflow = venv / "bin" / "langflow"
     if marker.is_file() and langflow.is_file():
         return langflow
     venv.parent.mkdir(parents=True, exist_ok=True)
-    log = venv.parent / f"install-langflow-{LANGFLOW_VERSION}.log"
-    progress(f"installing Langflow {LANGFLOW_VERSION} into {venv} (first use only; minutes)")
+    log = venv.parent / f"install-langflow-{version}.log"
+    progress(f"installing Langflow {version} into {venv} (first use only; minutes)")
     clock = _Clock(time.monotonic(), install_deadline() if deadline is None else deadline)
     _run_logged([sys.executable, "-m", "venv", "--clear", str(venv)], log, progress, clock)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar", "off"]
     _run_logged([*pip, "--upgrade", "pip"], log, progress, clock)
-    _run_logged([*pip, f"langflow=={LANGFLOW_VERSION}"], log, progress, clock)
-    marker.write_text(f"langflow=={LANGFLOW_VERSION}\n", encoding="utf-8")
-    progress(f"Langflow {LANGFLOW_VERSION} installed in {clock.elapsed():.0f} s")
+    _run_logged([*pip, f"langflow=={version}"], log, progress, clock)
+    marker.write_text(f"langflow=={version}\n", encoding="utf-8")
+    progress(f"Langflow {version} installed in {clock.elapsed():.0f} s")
     return langflow
+
+
+def ensure_package(venv: Path, requirement: str, progress: Progress) -> None:
+    """Install ``requirement`` into the environment ``venv`` unless it is there already."""
+    marker = venv / f".flowprobe-{requirement.split('=')[0].split('<')[0].split('>')[0]}"
+    if marker.is_file():
+        return
+    log = venv.parent / f"install-{venv.name}-{marker.name.removeprefix('.flowprobe-')}.log"
+    progress(f"installing {requirement} into {venv} (first use only)")
+    clock = _Clock(time.monotonic(), install_deadline())
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar", "off"]
+    _run_logged([*pip, requirement], log, progress, clock)
+    marker.write_text(requirement + "\n", encoding="utf-8")
 
 
 class _Clock:
@@ -110,11 +126,30 @@ def _run_logged(command: list[str], log: Path, progress: Progress, clock: _Clock
             f"({shlex.join(command[-2:])}); on a slow network allow longer with "
             f"{INSTALL_DEADLINE_ENV}=<seconds>; last lines of {log}:\n{tail(log)}"
         )
+    missing = _not_on_index(log, command)
+    if returncode != 0 and missing:
+        raise FlowprobeError(
+            f"{missing} is not on the package index pip uses (PyPI unless configured "
+            f"otherwise), or not for Python {sys.version_info.major}.{sys.version_info.minor}; "
+            f"check the version number; last lines of {log}:\n{tail(log, 4)}"
+        )
     if returncode != 0:
         raise FlowprobeError(
             f"installing Langflow failed ({shlex.join(command[-2:])}); "
             f"last lines of {log}:\n{tail(log)}"
         )
+
+
+def _not_on_index(log: Path, command: list[str]) -> str | None:
+    """The requirement pip could not find at all (``No matching distribution``), if that is why
+    ``command`` failed."""
+    requirement = command[-1]
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = f"No matching distribution found for {requirement}" in text
+    return requirement if found else None
 
 
 def _stop_group(pid: int, overdue: threading.Event) -> None:

@@ -13,12 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from flowprobe.errors import FlowprobeError
-from flowprobe.local import processes
-from flowprobe.local.config import WORKERS, LocalConfig, Progress, langflow_environment
+from flowprobe.local import postgres, processes
+from flowprobe.local.config import LocalConfig, Progress, langflow_environment
+
+# What ``up`` records beside the pids: the running target's identity, compared by the next ``up``.
+IDENTITY = ("langflow_version", "database", "workers", "tracing")
+
+
+def identity(config: LocalConfig) -> dict[str, Any]:
+    """What makes a running target the one ``config`` asks for."""
+    return {name: getattr(config, name) for name in IDENTITY}
 
 
 def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> dict[str, Any]:
-    """Start the stub LLM and Langflow, record their pids, and wait until both are healthy."""
+    """Start the stub LLM, PostgreSQL if Langflow's database is one, and Langflow; record their
+    pids, and wait until all are healthy."""
     for port, what in ((config.port, "Langflow"), (config.stub_port, "the stub LLM")):
         if not _port_free(port):
             raise FlowprobeError(
@@ -27,16 +36,25 @@ def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> 
             )
     logs = config.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    database = None
+    if config.database == "postgres":
+        database = postgres.start(config, langflow.parent.parent, progress)
+    url = database.url if database else None
     pids = {
         "stub": processes.spawn(_stub_command(config), logs / "stub-llm.log"),
         # The same stub on ::1, the address Langflow's OPENAI_BASE_URL variable names.
         "stub_v6": processes.spawn(_stub_command(config, "::1"), logs / "stub-llm-v6.log"),
         "langflow": processes.spawn(
-            _server_command(config, langflow), logs / "langflow.log", langflow_environment(config)
+            _server_command(config, langflow),
+            logs / "langflow.log",
+            langflow_environment(config, url),
         ),
         "port": config.port,
         "stub_port": config.stub_port,
+        **identity(config),
     }
+    if database:
+        pids.update(postgres=database.pid, postgres_port=database.port)
     processes.record(config, pids)
     progress(f"started Langflow (pid {pids['langflow']}) and the stub LLM (pid {pids['stub']})")
     processes.wait_healthy(
@@ -95,7 +113,7 @@ def _server_command(config: LocalConfig, langflow: Path) -> list[str]:
         "--backend-only",
         "--no-open-browser",
         "--workers",
-        str(WORKERS),
+        str(config.workers),
     ]
 
 

@@ -24,12 +24,18 @@ from flowprobe.local.config import LocalConfig, Progress
 from flowprobe.local.logs import tail
 
 # The processes `up` starts, as named in ``pids.json``: Langflow, and the stub LLM on each
-# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables).
-PROCESS_NAMES = ("langflow", "stub", "stub_v6")
+# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables),
+# and PostgreSQL when Langflow's database is one (stopped last: Langflow is its client).
+PROCESS_NAMES = ("langflow", "stub", "stub_v6", "postgres")
+# Started only for some targets: running while absent from the record.
+OPTIONAL_PROCESSES = frozenset({"postgres"})
 
 
-def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> int:
-    """Start ``command`` in the background, its output appended to ``log``; return its pid."""
+def spawn(
+    command: list[str], log: Path, env: dict[str, str] | None = None, user: str | None = None
+) -> int:
+    """Start ``command`` in the background, its output appended to ``log``; return its pid.
+    ``user``: run it as that user (root only)."""
     with log.open("ab") as sink:
         process = subprocess.Popen(
             command,
@@ -37,6 +43,8 @@ def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> i
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            user=user,
+            cwd="/" if user else None,
             start_new_session=True,  # its own process group, so `down` stops its children too
         )
     return process.pid
@@ -59,7 +67,7 @@ def wait_healthy(
     started = time.monotonic()
     last_report = started
     while time.monotonic() - started < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             raise FlowprobeError(
                 f"{what} exited before it became healthy; last lines of {log}:\n{tail(log)}"
             )
@@ -80,8 +88,15 @@ def running(config: LocalConfig) -> bool:
     """Whether the processes recorded by ``up`` are alive and still the ones it started."""
     recorded = _read_record(config)
     return bool(recorded) and all(
-        _still_ours(recorded.get(name)) is not None for name in PROCESS_NAMES
+        _still_ours(recorded.get(name)) is not None
+        for name in PROCESS_NAMES
+        if name in recorded or name not in OPTIONAL_PROCESSES
     )
+
+
+def recorded(config: LocalConfig) -> dict[str, Any]:
+    """What ``up`` recorded about the running target (its processes, ports, version...)."""
+    return _read_record(config)
 
 
 def stop(config: LocalConfig, progress: Progress) -> int:
@@ -170,7 +185,8 @@ def _still_ours(entry: dict[str, Any] | None) -> psutil.Process | None:
     return process if same else None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists."""
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):

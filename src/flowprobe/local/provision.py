@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,10 +26,12 @@ from flowprobe.local.config import (
 )
 
 
-def provision(config: LocalConfig) -> dict[str, str]:
-    """Import the reference flows, reuse or mint an API key; return the target's settings."""
+def provision(config: LocalConfig, folder: Path | None = None) -> dict[str, str]:
+    """Import the reference flows (from ``folder``, else the committed ones), reuse or mint an
+    API key; return the target's settings."""
     with _session(config.base_url) as client:
-        flows = {flow["endpoint_name"]: flow for flow in import_flows(client, config.stub_url)}
+        imported = import_flows(client, config.stub_url, folder)
+        flows = {flow["endpoint_name"]: flow for flow in imported}
         missing = sorted({MAIN_FLOW, NO_MODEL_FLOW, FILE_FLOW} - set(flows))
         if missing:
             raise FlowprobeError(f"flowprobe's reference flows lack {missing}; reinstall it")
@@ -42,24 +45,28 @@ def provision(config: LocalConfig) -> dict[str, str]:
         "FLOWPROBE_NO_MODEL_FLOW": NO_MODEL_FLOW,
         "FLOWPROBE_FILE_FLOW": FILE_FLOW,
         "FLOWPROBE_STUB_URL": config.stub_url,
+        # Read back by the next `up` (or its FLOWPROBE_LANGFLOW_VERSION option) and by reports.
+        "FLOWPROBE_LANGFLOW_VERSION": config.langflow_version,
     }
     if starter_flows:
         values["FLOWPROBE_STARTER_FLOWS"] = " ".join(starter_flows)
     return values
 
 
-def reference_flows(stub_url: str) -> list[dict[str, Any]]:
-    """The reference flows, pointed at the stub LLM's URL."""
+def reference_flows(stub_url: str, folder: Path | None = None) -> list[dict[str, Any]]:
+    """The reference flows in ``folder`` (else the committed ones), pointed at the stub LLM."""
     flows = []
-    for path in sorted(flows_dir().glob("*.json")):
+    for path in sorted((folder or flows_dir()).glob("*.json")):
         text = path.read_text(encoding="utf-8").replace(FLOWS_STUB_URL, stub_url)
         flows.append(json.loads(text))
     return flows
 
 
-def import_flows(client: httpx.Client, stub_url: str) -> list[dict[str, Any]]:
+def import_flows(
+    client: httpx.Client, stub_url: str, folder: Path | None = None
+) -> list[dict[str, Any]]:
     """Create or update each reference flow by its fixed id; idempotent."""
-    flows = reference_flows(stub_url)
+    flows = reference_flows(stub_url, folder)
     for flow in flows:
         found = client.get(f"/api/v1/flows/{flow['id']}")
         if found.status_code == 200:
