@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -297,3 +298,14 @@ _VALUES = {
 
 def _must_not_run(*_: Any, **__: Any) -> Any:
     raise AssertionError("must not run")
+
+
+def test_postgres_that_does_not_start_is_a_clear_error_with_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "postgres.log"
+    log.write_text('FATAL:  could not bind IPv4 address "127.0.0.1": Address in use\n')
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    with pytest.raises(
+        FlowprobeError, match=r"(?s)PostgreSQL did not start.*exited before.*could not bind"
+    ):
+        postgres._wait_ready(tmp_path, 1, exited.pid, log, None)

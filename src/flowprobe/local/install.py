@@ -66,17 +66,18 @@ def ensure_langflow(
     return langflow
 
 
-def ensure_package(venv: Path, requirement: str, progress: Progress) -> None:
-    """Install ``requirement`` into the environment ``venv`` unless it is there already."""
-    marker = venv / f".flowprobe-{requirement.split('=')[0].split('<')[0].split('>')[0]}"
+def ensure_packages(venv: Path, name: str, requirements: list[str], progress: Progress) -> None:
+    """Install ``requirements`` (known together as ``name``) into the environment ``venv``,
+    once: pip resolves them with what is installed, so Langflow's own pins hold."""
+    marker = venv / f".flowprobe-{name}"
     if marker.is_file():
         return
-    log = venv.parent / f"install-{venv.name}-{marker.name.removeprefix('.flowprobe-')}.log"
-    progress(f"installing {requirement} into {venv} (first use only)")
+    log = venv.parent / f"install-{venv.name}-{name}.log"
+    progress(f"installing {' '.join(requirements)} into {venv} (first use only)")
     clock = _Clock(time.monotonic(), install_deadline())
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar", "off"]
-    _run_logged([*pip, requirement], log, progress, clock)
-    marker.write_text(requirement + "\n", encoding="utf-8")
+    _run_logged([*pip, *requirements], log, progress, clock)
+    marker.write_text("\n".join(requirements) + "\n", encoding="utf-8")
 
 
 class _Clock:

@@ -44,7 +44,9 @@ class Database:
 
 def start(config: LocalConfig, langflow_venv: Path, progress: Progress) -> Database:
     """Start PostgreSQL for ``config`` (creating its data folder and database the first time)."""
-    install.ensure_package(langflow_venv, PGSERVER, progress)
+    # Langflow's own `postgresql` extra brings the driver it uses (psycopg 3) at its pins.
+    driver = f"langflow[postgresql]=={config.langflow_version}"
+    install.ensure_packages(langflow_venv, "postgres", [driver, PGSERVER], progress)
     folder = state_dir(config) / "postgres"
     folder.mkdir(parents=True, exist_ok=True)
     binaries = _binaries(langflow_venv, folder)
@@ -59,8 +61,12 @@ def start(config: LocalConfig, langflow_venv: Path, progress: Progress) -> Datab
     command = [str(binaries / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port)]
     command += ["-k", str(data)]  # its Unix socket inside its own folder, not /tmp
     pid = processes.spawn(command, log, user=owner)
-    _wait_ready(binaries, port, pid, log, owner)
-    _create_database(binaries, port, password, owner, log)
+    try:
+        _wait_ready(binaries, port, pid, log, owner)
+        _create_database(binaries, port, password, owner, log)
+    except BaseException:
+        processes.kill(pid)  # not recorded yet: `down` would not know it
+        raise
     progress(f"started PostgreSQL (pid {pid}) on 127.0.0.1:{port}")
     url = f"postgresql://{USER}:{password}@127.0.0.1:{port}/{DATABASE}"
     return Database(pid=pid, port=port, url=url)
@@ -72,11 +78,14 @@ def _binaries(venv: Path, folder: Path) -> Path:
         raise FlowprobeError(f"{PGSERVER} is installed in {venv} but holds no PostgreSQL binaries")
     if os.geteuid() != 0:
         return found[-1]
-    # Under root the server runs as `nobody`, who may not reach the user's cache folder.
-    copy = folder / "pginstall"
-    if not (copy / "bin" / "postgres").is_file():
-        shutil.copytree(found[-1].parent, copy, dirs_exist_ok=True)
-    return copy / "bin"
+    # Under root the server runs as `nobody`, who may not reach the user's cache folder: a copy,
+    # with the shared libraries the binaries find at ../../../pgserver.libs.
+    site = found[-1].parents[2]
+    copy = folder / "pgserver"
+    if not (copy / "pgserver" / "pginstall" / "bin" / "postgres").is_file():
+        for part in ("pgserver/pginstall", "pgserver.libs"):
+            shutil.copytree(site / part, copy / part, symlinks=True, dirs_exist_ok=True)
+    return copy / "pgserver" / "pginstall" / "bin"
 
 
 def _owner() -> str | None:
@@ -110,7 +119,7 @@ def _initdb(binaries: Path, data: Path, password: str, owner: str | None, log: P
     password_file.write_text(password + "\n", encoding="utf-8")
     if owner:
         entry = pwd.getpwnam(owner)
-        for path in (data.parent, data, password_file, *data.parent.glob("pginstall")):
+        for path in (data.parent, data, password_file, *data.parent.glob("pgserver")):
             os.chown(path, entry.pw_uid, entry.pw_gid)
     try:
         _run(
@@ -161,8 +170,10 @@ def _connect(port: int) -> list[str]:
 
 def _wait_ready(binaries: Path, port: int, pid: int, log: Path, owner: str | None) -> None:
     started = time.monotonic()
+    why = f"did not accept connections within {START_DEADLINE:.0f} s"
     while time.monotonic() - started < START_DEADLINE:
         if not processes.alive(pid):
+            why = "exited before it accepted connections"
             break
         ready = subprocess.run(
             [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
@@ -176,8 +187,7 @@ def _wait_ready(binaries: Path, port: int, pid: int, log: Path, owner: str | Non
             return
         time.sleep(0.3)
     raise FlowprobeError(
-        f"PostgreSQL did not start on 127.0.0.1:{port} within {START_DEADLINE:.0f} s; "
-        f"last lines of {log}:\n{tail(log)}"
+        f"PostgreSQL did not start on 127.0.0.1:{port}: it {why}; last lines of {log}:\n{tail(log)}"
     )
 
 

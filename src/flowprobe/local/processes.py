@@ -185,13 +185,18 @@ def _still_ours(entry: dict[str, Any] | None) -> psutil.Process | None:
     return process if same else None
 
 
+def kill(pid: int) -> None:
+    """Stop process ``pid`` that this process just started and has not recorded."""
+    with contextlib.suppress(psutil.Error):
+        _terminate(psutil.Process(pid))
+
+
 def alive(pid: int) -> bool:
-    """Whether process ``pid`` exists."""
+    """Whether process ``pid`` still runs (a child that exited unreaped has not)."""
     try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return True
 
 
 def _terminate(process: psutil.Process, grace: float = 15.0) -> None:
