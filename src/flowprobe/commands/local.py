@@ -81,7 +81,8 @@ def up(starters: tuple[str, ...], **options: Any) -> None:
     values = langflow.up(config, say)
     env_file = target_env_file(config)
     click.echo(
-        f"local Langflow ready at {values['FLOWPROBE_BASE_URL']}, "
+        f"local Langflow {config.langflow_version} ({config.database}, {config.workers} "
+        f"worker{'s' if config.workers > 1 else ''}) ready at {values['FLOWPROBE_BASE_URL']}, "
         f"flows {values['FLOWPROBE_FLOW']}, {values['FLOWPROBE_NO_MODEL_FLOW']} "
         f"and {values['FLOWPROBE_FILE_FLOW']}"
     )
