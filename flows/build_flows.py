@@ -7,7 +7,7 @@ Run with the local target's Langflow environment (it imports Langflow, which flo
 
 It writes into FOLDER, else beside itself. ``flowprobe up`` runs it (shipped in the wheel) with
 the Langflow version it starts, so that each version's flows embed that version's own component
-code; module paths that moved between Langflow 1.12 and 1.13 are imported from either.
+code (a 1.13 export of the Read File component imports a name 1.12.8 lacks).
 
 Basic Prompting is Langflow's starter project of that name (Chat Input -> model, Prompt as the
 model's system message, model -> Chat Output, with the starter's own prompt template), with the
@@ -26,19 +26,11 @@ import sys
 from pathlib import Path
 
 import langflow
+from lfx.components.files_and_knowledge import FileComponent
 from lfx.components.input_output import ChatInput, ChatOutput
+from lfx.components.models_and_agents import PromptComponent
 from lfx.graph import Graph
-
-try:  # Langflow 1.13
-    from lfx.components.files_and_knowledge import FileComponent
-    from lfx.components.models_and_agents import PromptComponent
-    from lfx_openai.components.openai.openai_chat_model import OpenAIModelComponent
-except ImportError:  # Langflow 1.12
-    from lfx.components.data import FileComponent  # type: ignore[no-redef]
-    from lfx.components.openai.openai_chat_model import (  # type: ignore[no-redef]
-        OpenAIModelComponent,
-    )
-    from lfx.components.processing import PromptComponent  # type: ignore[no-redef]
+from lfx_openai.components.openai.openai_chat_model import OpenAIModelComponent
 
 HERE = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parent
 STARTER = Path(langflow.__file__).parent / "initial_setup" / "starter_projects"
