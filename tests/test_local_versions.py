@@ -76,6 +76,19 @@ def test_the_version_comes_from_the_environment_too(monkeypatch: pytest.MonkeyPa
     assert seen[1].langflow_version == "1.13.0"  # the option wins over the variable
 
 
+def test_every_command_reads_the_target_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLOWPROBE_LANGFLOW_VERSION", "1.12.8")
+    monkeypatch.setenv("FLOWPROBE_LOCAL_DATABASE", "postgres")
+    monkeypatch.setenv("FLOWPROBE_LOCAL_WORKERS", "2")
+    config = LocalConfig()
+    assert (config.langflow_version, config.database, config.workers) == ("1.12.8", "postgres", 2)
+    monkeypatch.setenv("FLOWPROBE_LOCAL_WORKERS", "two")
+    with pytest.raises(FlowprobeError, match="FLOWPROBE_LOCAL_WORKERS='two' is not a whole"):
+        LocalConfig()
+
+
 def test_each_version_has_its_own_environment_and_state(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -52,9 +52,15 @@ class LocalConfig:
     inter_token_delay_ms: float = 20.0
     tokens: int = 8
     starters: tuple[str, ...] = ()  # Langflow's own starter projects to import, by name
-    langflow_version: str = LANGFLOW_VERSION
-    database: str = "sqlite"
-    workers: int = WORKERS
+    # Read from the environment when not given, so that every command that starts the local
+    # target (`up`, `test --local`, ...) starts the same one.
+    langflow_version: str = field(
+        default_factory=lambda: _from_env("FLOWPROBE_LANGFLOW_VERSION", LANGFLOW_VERSION)
+    )
+    database: str = field(default_factory=lambda: _from_env("FLOWPROBE_LOCAL_DATABASE", "sqlite"))
+    workers: int = field(
+        default_factory=lambda: _workers(_from_env("FLOWPROBE_LOCAL_WORKERS", str(WORKERS)))
+    )
     tracing: bool = False  # Langflow's native tracing: every span's inputs and outputs stored
 
     def __post_init__(self) -> None:
@@ -81,6 +87,19 @@ class LocalConfig:
     def stub_url_v6(self) -> str:
         """The stub on IPv6 loopback: what Langflow's global variables name (see ``starters``)."""
         return f"http://[::1]:{self.stub_port}/v1"
+
+
+def _from_env(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+def _workers(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise FlowprobeError(
+            f"FLOWPROBE_LOCAL_WORKERS={text!r} is not a whole number of workers, 1 to {MAX_WORKERS}"
+        ) from None
 
 
 def check_version(version: str) -> str:
