@@ -30,6 +30,7 @@ from flowprobe.local import (
 )
 from flowprobe.local.config import (
     LANGFLOW_VERSION,
+    MULTI_WORKER,
     TRACING_OFF,
     LocalConfig,
     built_flows_dir,
@@ -109,6 +110,9 @@ def test_workers_reach_langflow_as_option_and_environment(tmp_path: Path) -> Non
     command = launch._server_command(config, Path("/venv/bin/langflow"))
     assert command[command.index("--workers") + 1] == "3"
     assert langflow_environment(config)["LANGFLOW_WORKERS"] == "3"
+    # Langflow refuses several workers without a shared job queue unless told it is headless.
+    assert langflow_environment(config)[next(iter(MULTI_WORKER))] == "true"
+    assert next(iter(MULTI_WORKER)) not in langflow_environment(_config(tmp_path, workers=1))
 
 
 @pytest.mark.parametrize(

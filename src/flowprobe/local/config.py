@@ -33,6 +33,10 @@ MAX_FILE_SIZE_UPLOAD_MB = 1
 # cannot disagree.
 WORKERS = 1
 MAX_WORKERS = 16
+# Langflow 1.12.8 and 1.13 refuse several workers without a shared (Redis) job queue, because the
+# UI's build events may reach another worker than the build. The local target is headless and
+# called through the run API, which answers on the same request: the case this switch is for.
+MULTI_WORKER = {"LANGFLOW_DANGEROUSLY_ALLOW_MULTI_WORKER_WITHOUT_SHARED_QUEUE": "true"}
 # The reference flows, by endpoint name (files in flows/ are imported in name order).
 MAIN_FLOW = "flowprobe-basic-prompting"
 NO_MODEL_FLOW = "flowprobe-no-model"
@@ -171,4 +175,5 @@ def langflow_environment(config: LocalConfig, database_url: str | None = None) -
         "DO_NOT_TRACK": "true",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         TRACING_OFF[0]: "true" if config.tracing else TRACING_OFF[1],
+        **(MULTI_WORKER if config.workers > 1 else {}),
     }
