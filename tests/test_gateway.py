@@ -235,3 +235,56 @@ def test_bad_settings_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("flowprobe gateway: upstream 'ftp://x' is not an http(s) URL")
     assert "Traceback" not in done.stderr
+
+
+def test_up_hosted_starts_the_gateway_writes_its_settings_and_down_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upstream: FakeLangflow
+) -> None:
+    from click.testing import CliRunner
+
+    from flowprobe.cli import cli
+    from flowprobe.local import langflow, launch, processes, target_env
+    from flowprobe.local.config import LocalConfig
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(launch, "GATEWAY_PORT", 8201)
+    port = upstream.server_address[1]
+    # The local Langflow is the fake one here: `up` only has to find it running.
+    values = {
+        "FLOWPROBE_BASE_URL": upstream.url,
+        "FLOWPROBE_FLOW": "f",
+        "FLOWPROBE_NO_MODEL_FLOW": "n",
+        "FLOWPROBE_FILE_FLOW": "r",
+        "FLOWPROBE_API_KEY": KEY,
+    }
+    monkeypatch.setattr(langflow, "up", lambda config, progress: dict(values))
+    runner = CliRunner()
+    try:
+        result = runner.invoke(cli, ["up", "--hosted", "--port", str(port)])
+        assert result.exit_code == 0, result.output
+        written = target_env.read_target_env(LocalConfig())
+        langflow_id = written["FLOWPROBE_HOSTED_LANGFLOW_ID"]
+        assert written["FLOWPROBE_HOSTED_BASE_URL"] == "http://127.0.0.1:8201"
+        assert written["FLOWPROBE_BASE_URL"] == upstream.url  # the plain form is unchanged
+        assert "FLOWPROBE_LANGFLOW_ID" not in written
+        assert 'FLOWPROBE_LANGFLOW_ID="$FLOWPROBE_HOSTED_LANGFLOW_ID" pytest suites' in (
+            result.output
+        )
+        answer = _post(
+            f"http://127.0.0.1:8201/lf/{langflow_id}/api/v1/run/f",
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
+        assert answer.status_code == 200
+        assert upstream.seen[-1][2]["x-api-key"] == KEY
+        # A second `up --hosted` keeps the same id and the same gateway.
+        again = runner.invoke(cli, ["up", "--hosted", "--port", str(port)])
+        assert "already running; reusing it" in again.output
+        assert (
+            target_env.read_target_env(LocalConfig())["FLOWPROBE_HOSTED_LANGFLOW_ID"] == langflow_id
+        )
+    finally:
+        down = runner.invoke(cli, ["down", "--port", str(port)])
+    assert "stopped 1 process(es)" in down.output
+    assert not processes.running_process(LocalConfig(), "gateway")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get("http://127.0.0.1:8201/", timeout=2)

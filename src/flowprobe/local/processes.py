@@ -24,8 +24,11 @@ from flowprobe.local.config import LocalConfig, Progress
 from flowprobe.local.logs import tail
 
 # The processes `up` starts, as named in ``pids.json``: Langflow, and the stub LLM on each
-# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables).
-PROCESS_NAMES = ("langflow", "stub", "stub_v6")
+# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables);
+# with `--hosted`, the gateway that serves hosted Langflow's URL form in front of it.
+PROCESS_NAMES = ("langflow", "stub", "stub_v6", "gateway")
+# Started only on request: the target runs without them.
+OPTIONAL_PROCESSES = frozenset({"gateway"})
 
 
 def spawn(command: list[str], log: Path, env: dict[str, str] | None = None) -> int:
@@ -80,8 +83,22 @@ def running(config: LocalConfig) -> bool:
     """Whether the processes recorded by ``up`` are alive and still the ones it started."""
     recorded = _read_record(config)
     return bool(recorded) and all(
-        _still_ours(recorded.get(name)) is not None for name in PROCESS_NAMES
+        _still_ours(recorded.get(name)) is not None
+        for name in PROCESS_NAMES
+        if name not in OPTIONAL_PROCESSES
     )
+
+
+def running_process(config: LocalConfig, name: str) -> bool:
+    """Whether the process ``up`` recorded as ``name`` is alive and still the one it started."""
+    return _still_ours(_read_record(config).get(name)) is not None
+
+
+def record_one(config: LocalConfig, name: str, pid: int) -> None:
+    """Add process ``pid`` to the record as ``name``, keeping the rest of the record."""
+    entries = _read_record(config)
+    entries[name] = _identity(pid)
+    _pids_file(config).write_text(json.dumps(entries), encoding="utf-8")
 
 
 def stop(config: LocalConfig, progress: Progress) -> int:
