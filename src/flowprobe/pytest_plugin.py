@@ -35,7 +35,14 @@ from flowprobe.errors import (
 from flowprobe.redaction import is_secret_name, redact, scrub_value
 from flowprobe.settings import SETTINGS, Settings, load_settings, read_pyproject
 from flowprobe.target import Target
-from flowprobe.wire.client import AsyncRunClient, CallDefaults, Deadlines, RunClient
+from flowprobe.wire.client import (
+    WEDGED,
+    AsyncRunClient,
+    CallDefaults,
+    Deadlines,
+    RunClient,
+    TargetWedged,
+)
 from flowprobe.wire.flowfacts import FlowFacts, find_flow, learn_flow
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -480,6 +487,10 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     failure = call.excinfo.value if call.excinfo else None
+    if isinstance(failure, TargetWedged):
+        # Every later call would wait and fail the same way: stop here, with the reason
+        # (pytest says "Interrupted: ..." and exits 2).
+        item.session.shouldstop = WEDGED
     if isinstance(failure, ContractViolation):
         # Before the report is made: it copies the properties, and JUnit XML reads them there.
         item.user_properties.extend(violation_properties(failure, _secrets_of(item)))
