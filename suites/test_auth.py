@@ -3,6 +3,8 @@ works in the header and in the ``x-api-key`` query parameter."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from flowprobe import checks
@@ -69,3 +71,21 @@ def test_hosted_form_accepts_a_bearer_token(
     if not flowprobe_target.hosted:
         pytest.skip("the target is self-hosted; set FLOWPROBE_LANGFLOW_ID to test the hosted form")
     checks.check_run_answer(flowprobe_client.run(run_body()))
+
+
+def test_hosted_form_refuses_the_key_as_x_api_key(
+    flowprobe_target: Target, flowprobe_client: RunClient
+) -> None:
+    if not flowprobe_target.hosted:
+        pytest.skip("the target is self-hosted; set FLOWPROBE_LANGFLOW_ID to test the hosted form")
+    # The same key, in the header self-hosted Langflow takes: hosted takes a bearer token only.
+    as_header = dataclasses.replace(flowprobe_target, auth="x-api-key")
+    with RunClient(as_header, deadlines=flowprobe_client.deadlines) as client:
+        answer = client.run(run_body(input_value="flowprobe auth"))
+    if answer.status not in REFUSED:
+        checks.fail(
+            "the hosted form refuses a key sent as x-api-key",
+            path="HTTP status",
+            expected="401 or 403",
+            received=f"{answer.status} {answer.text[:200]}",
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,3 +59,52 @@ def serving(httpd: Server) -> Iterator[Server]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+class _LockedHandler(BaseHTTPRequestHandler):
+    server: LockedServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        with self.server.lock:
+            self.server.calls += 1
+        time.sleep(self.server.delay)
+        answer = json.dumps({"detail": self.server.detail}).encode()
+        self.send_response(500)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def do_GET(self) -> None:  # /health stays ok, as on a wedged Langflow
+        answer = b'{"status":"ok"}'
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+
+# What Langflow 1.13 on a wedged SQLite database answers to every run call.
+LOCKED_DETAIL = "(sqlite3.OperationalError) database is locked\n[SQL: UPDATE flow SET ...]"
+
+
+class LockedServer(ThreadingHTTPServer):
+    """A wedged Langflow: every POST waits ``delay`` seconds, then answers 500 with ``detail``
+    ("database is locked"); GET answers 200. ``calls`` counts the POSTs."""
+
+    daemon_threads = True
+
+    def __init__(self, delay: float = 0.3, detail: str = LOCKED_DETAIL) -> None:
+        super().__init__(("127.0.0.1", 0), _LockedHandler)
+        self.delay = delay
+        self.detail = detail
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"

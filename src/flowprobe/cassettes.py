@@ -133,5 +133,7 @@ def write_replay_target(cassette_dir: Path, env: Mapping[str, str]) -> Path:
     data = {"base_url": env["FLOWPROBE_BASE_URL"], "flow": env["FLOWPROBE_FLOW"]}
     if env.get("FLOWPROBE_FILE_FLOW"):
         data["file_flow"] = env["FLOWPROBE_FILE_FLOW"]
+    if env.get("FLOWPROBE_LANGFLOW_VERSION"):  # picks the findings baseline on replay
+        data["langflow_version"] = env["FLOWPROBE_LANGFLOW_VERSION"]
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path

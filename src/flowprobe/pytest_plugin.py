@@ -35,12 +35,23 @@ from flowprobe.errors import (
 from flowprobe.redaction import is_secret_name, redact, scrub_value
 from flowprobe.settings import SETTINGS, Settings, load_settings, read_pyproject
 from flowprobe.target import Target
-from flowprobe.wire.client import AsyncRunClient, CallDefaults, Deadlines, RunClient
+from flowprobe.wire.client import (
+    WEDGED,
+    AsyncRunClient,
+    CallDefaults,
+    Deadlines,
+    RunClient,
+    TargetWedged,
+)
 from flowprobe.wire.flowfacts import FlowFacts, find_flow, learn_flow
+from flowprobe.wire.version import langflow_version
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 BASELINE_KEY = pytest.StashKey[dict[str, str]]()
+# Which findings baseline the target's Langflow version picked, and why (for the summary).
+BASELINE_NOTE_KEY = pytest.StashKey[str]()
+VERSION_KEY = pytest.StashKey[tuple[str | None, str]]()
 # Set on each test flowprobe gives a cassette, and on its module.
 CASSETTE_KEY = pytest.StashKey[bool]()
 REPLAY_TARGET_FILE = "target.json"
@@ -83,12 +94,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"flowprobe: {exc}") from None
     config.stash[SETTINGS_KEY] = settings
     baseline = settings.get("findings_baseline")
-    try:
-        config.stash[BASELINE_KEY] = load_baseline(
-            _rooted(config, Path(str(baseline))) if baseline else resources.findings_baseline()
-        )
-    except SettingsError as exc:
-        raise pytest.UsageError(f"flowprobe: {exc}") from None
+    if baseline:  # else picked by the target's Langflow version, once a finding needs it
+        try:
+            config.stash[BASELINE_KEY] = load_baseline(_rooted(config, Path(str(baseline))))
+        except SettingsError as exc:
+            raise pytest.UsageError(f"flowprobe: {exc}") from None
     config.stash[FINDINGS_KEY] = []
     if settings.get("mode") == "record" and config.getoption("record_mode", None) is None:
         config.option.record_mode = "new_episodes"
@@ -238,6 +248,41 @@ def _file_flow_name(config: pytest.Config) -> str | None:
     return _replay_target(recorded).get("file_flow") or None
 
 
+def target_version(config: pytest.Config) -> tuple[str | None, str]:
+    """The target's Langflow version, or None and why not: recorded in ``target.json`` when
+    replaying, else asked of the target (``GET /api/v1/version``) once per session."""
+    if VERSION_KEY not in config.stash:
+        config.stash[VERSION_KEY] = _learn_version(config)
+    return config.stash[VERSION_KEY]
+
+
+def _learn_version(config: pytest.Config) -> tuple[str | None, str]:
+    settings = settings_of(config)
+    if settings.get("mode") == "replay":
+        recorded = cassette_dir(config) / REPLAY_TARGET_FILE
+        if not recorded.is_file():
+            return None, "no recorded target.json to say which Langflow the cassettes came from"
+        version = _replay_target(recorded).get("langflow_version")
+        return (version, "") if version else (None, f"{recorded} records no Langflow version")
+    try:
+        target = Target.from_settings(settings)
+        total = min(10.0, float(settings.get("timeout")))
+        return langflow_version(target, deadlines=Deadlines(connect=total, total=total)), ""
+    except FlowprobeError as exc:
+        return None, f"the target's Langflow version could not be learned: {exc}"
+
+
+def accepted_findings(config: pytest.Config) -> dict[str, str]:
+    """The findings this run accepts: the ``findings_baseline`` setting's, else the shipped
+    baseline for the target's Langflow version (see :func:`resources.findings_baseline_for`)."""
+    if BASELINE_KEY not in config.stash:
+        version, why = target_version(config)
+        choice = resources.findings_baseline_for(version, unknown_because=why)
+        config.stash[BASELINE_NOTE_KEY] = choice.note
+        config.stash[BASELINE_KEY] = load_baseline(choice.path)
+    return config.stash[BASELINE_KEY]
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """In record mode, store the recorded target beside the cassettes, so that they replay."""
     settings = settings_of(session.config)
@@ -251,7 +296,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     recorded = {"FLOWPROBE_BASE_URL": target.base_url, "FLOWPROBE_FLOW": target.flow}
     file_flow = settings.get("file_flow")
-    write_replay_target(folder, {**recorded, "FLOWPROBE_FILE_FLOW": str(file_flow or "")})
+    version = target_version(session.config)[0] or ""
+    write_replay_target(
+        folder,
+        {
+            **recorded,
+            "FLOWPROBE_FILE_FLOW": str(file_flow or ""),
+            "FLOWPROBE_LANGFLOW_VERSION": version,
+        },
+    )
 
 
 @pytest.fixture(scope="session")
@@ -455,13 +508,21 @@ def flowprobe_file_flow(
     return facts
 
 
+@pytest.fixture(scope="session")
+def flowprobe_findings_baseline(pytestconfig: pytest.Config) -> dict[str, str]:
+    """The accepted findings, ``{id: reason}``: learned once, before any test's cassette."""
+    return accepted_findings(pytestconfig)
+
+
 @pytest.fixture
-def flowprobe_finding(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+def flowprobe_finding(
+    request: pytest.FixtureRequest, flowprobe_findings_baseline: dict[str, str]
+) -> Callable[[str, str], None]:
     """Report a finding: it fails the test unless the findings baseline accepts it."""
 
     def report(finding_id: str, detail: str) -> None:
         assert finding_id in FINDINGS, f"unknown finding id {finding_id!r}"
-        accepted = finding_id in request.config.stash[BASELINE_KEY]
+        accepted = finding_id in flowprobe_findings_baseline
         finding = Finding(finding_id, detail, accepted)
         request.config.stash[FINDINGS_KEY].append(finding)
         request.node.user_properties.append(("flowprobe_finding", finding.describe()))
@@ -480,6 +541,10 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     failure = call.excinfo.value if call.excinfo else None
+    if isinstance(failure, TargetWedged):
+        # Every later call would wait and fail the same way: stop here, with the reason
+        # (pytest says "Interrupted: ..." and exits 2).
+        item.session.shouldstop = WEDGED
     if isinstance(failure, ContractViolation):
         # Before the report is made: it copies the properties, and JUnit XML reads them there.
         item.user_properties.extend(violation_properties(failure, _secrets_of(item)))
@@ -543,8 +608,12 @@ def _tweak_secrets(tweaks: Any) -> tuple[str, ...]:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     findings = config.stash.get(FINDINGS_KEY, [])
-    if findings:
+    note = config.stash.get(BASELINE_NOTE_KEY, None)
+    if findings or note:
         terminalreporter.section("flowprobe findings")
+    if note:
+        terminalreporter.line(f"findings baseline: {note}")
+    if findings:
         # The same finding seen by many tests is one line, with how many saw it.
         seen = collections.Counter(finding.describe() for finding in findings)
         for line, tests in seen.items():

@@ -7,9 +7,20 @@ from typing import Any
 import click
 
 from flowprobe.commands.common import local_config, say, with_ports
-from flowprobe.local import langflow, processes
+from flowprobe.local import langflow, launch, processes
 from flowprobe.local.config import DATABASES, LANGFLOW_VERSION, MAX_WORKERS, LocalConfig
-from flowprobe.local.target_env import target_env_file
+from flowprobe.local.target_env import (
+    HOSTED_BASE_URL,
+    HOSTED_LANGFLOW_ID,
+    target_env_file,
+    write_target_env,
+)
+
+# How to run the suites on the hosted form that `up --hosted` serves.
+HOSTED_COMMAND = (
+    f'FLOWPROBE_BASE_URL="${HOSTED_BASE_URL}" FLOWPROBE_LANGFLOW_ID="${HOSTED_LANGFLOW_ID}" '
+    "pytest suites"
+)
 
 # One default port for the stub, wherever it is started: the one `flowprobe up` gives it.
 STUB_PORT = LocalConfig().stub_port
@@ -70,7 +81,13 @@ STUB_PORT = LocalConfig().stub_port
     help="Langflow's native tracing, which stores every component's inputs and outputs in its "
     "database [default: off]",
 )
-def up(starters: tuple[str, ...], **options: Any) -> None:
+@click.option(
+    "--hosted",
+    is_flag=True,
+    help=f"also serve hosted Langflow's URL form (/lf/{{LANGFLOW_ID}}/..., bearer token) on "
+    f"127.0.0.1:{launch.GATEWAY_PORT}, in front of the local Langflow",
+)
+def up(starters: tuple[str, ...], hosted: bool, **options: Any) -> None:
     """Start the local target: Langflow on loopback, the stub LLM, the reference flows."""
     config = local_config(starters=starters, **options)
     if config.workers > 1 and config.database == "sqlite":
@@ -79,6 +96,9 @@ def up(starters: tuple[str, ...], **options: Any) -> None:
             "write lock under load; use --database postgres for a production-like candidate"
         )
     values = langflow.up(config, say)
+    if hosted:
+        values.update(launch.start_gateway(config, say))
+        write_target_env(config, values)
     env_file = target_env_file(config)
     click.echo(
         f"local Langflow {config.langflow_version} ({config.database}, {config.workers} "
@@ -89,6 +109,11 @@ def up(starters: tuple[str, ...], **options: Any) -> None:
     if values.get("FLOWPROBE_STARTER_FLOWS"):
         click.echo(f"starter projects: {values['FLOWPROBE_STARTER_FLOWS']}")
     click.echo(f"settings written to {env_file}; use them with:\n  source {env_file}")
+    if hosted:
+        click.echo(
+            f"hosted form at {values[HOSTED_BASE_URL]}/lf/{values[HOSTED_LANGFLOW_ID]}/; "
+            f"test it with:\n  set -a; . {env_file}; set +a; {HOSTED_COMMAND}"
+        )
 
 
 @click.command()

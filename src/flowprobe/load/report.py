@@ -35,6 +35,7 @@ from flowprobe.load.summary import (
 )
 from flowprobe.load.worker_state import WorkerState, worker_state
 from flowprobe.redaction import scrub_value
+from flowprobe.wire.client import WEDGED
 
 logger = logging.getLogger("flowprobe.load")
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
@@ -166,6 +167,8 @@ def build_summary(
     invalid = _invalid_reasons(cpu, arrivals, context)
     error_rate = failures / requests if requests else 0.0
     reasons = invalid + _failed_reasons(requests, error_rate, context)
+    if wedged_calls := _errors_by_kind(stats.errors.values()).get("target_wedged"):
+        reasons.insert(0, f"{WEDGED}: the run was stopped early ({wedged_calls} such answers)")
     return LoadSummary(
         format=SUMMARY_FORMAT,
         duration_s=round(duration, 3),

@@ -28,11 +28,13 @@ from flowprobe.load import metrics
 from flowprobe.load.failures import RunFailure, failure_of
 from flowprobe.load.reading import BodyEnded, read_available
 from flowprobe.load.worker_state import WorkerState, worker_state
-from flowprobe.wire.client import run_body
+from flowprobe.wire.client import WEDGED, run_body, wedged
 from flowprobe.wire.stream import RecordTooLarge, StreamEvent, StreamOutcome, StreamParser
 
 logger = logging.getLogger("flowprobe.load")
 TIMEOUT = "timeout"  # the failure kind of a call past its total deadline
+TARGET_WEDGED = "target_wedged"  # the target answers 500 "database is locked": the run stops
+_WEDGE_TEXT_READ = 64 * 1024  # bytes of a refused stream's body read to tell a wedge
 
 
 class _PastDeadline(BaseException):
@@ -129,6 +131,19 @@ class _LangflowUser(FastHttpUser):
             seen.add(TIMEOUT)
             logger.warning("flowprobe: first %s failure: %s", TIMEOUT, detail)
 
+    def _stop_if_wedged(self, response: Any, text: str) -> bool:
+        """Fail a call whose answer says the target runs no more flows as ``target_wedged``,
+        and stop the run once, saying why, rather than count a wall of 500s."""
+        if not wedged(_status(response), text):
+            return False
+        response.failure(RunFailure(TARGET_WEDGED, WEDGED))
+        if TARGET_WEDGED not in self.flowprobe.failure_kinds_logged:
+            self.flowprobe.failure_kinds_logged.add(TARGET_WEDGED)
+            logger.error("flowprobe: %s; stopping the run", WEDGED)
+            # From a greenlet of its own: quit() kills every user, this one included.
+            gevent.spawn(self.environment.runner.quit)
+        return True
+
     def before_call(self) -> None:
         """A hook run before each call; the open-loop users wait for their slot here."""
 
@@ -171,6 +186,19 @@ def _drain(response: Any) -> None:
         pass
 
 
+def _head(response: Any) -> str:
+    """The start of a refused stream's body, as text (enough to tell a wedged target)."""
+    # locust may have read an error answer's body already; else read it, up to the limit.
+    data = getattr(response, "_cached_content", None) or b""
+    raw = None if data else getattr(response, "_response", None)
+    try:
+        while raw is not None and len(data) < _WEDGE_TEXT_READ and (chunk := read_available(raw)):
+            data += chunk
+    except BodyEnded:
+        pass
+    return bytes(data[:_WEDGE_TEXT_READ]).decode("utf-8", errors="replace")
+
+
 def _status(response: Any) -> int:
     """The answer's status; 0 when none came (locust says 0 or None)."""
     return int(response.status_code or 0)
@@ -199,6 +227,8 @@ class RunUser(_LangflowUser):
         started = time.perf_counter()
         with self._post() as response:
             ended = time.perf_counter()
+            if _status(response) >= 500 and self._stop_if_wedged(response, _text(response)):
+                return
             if _fail(self, response, self._violations(response)):
                 return
             response.success()
@@ -231,6 +261,9 @@ class StreamingRunUser(_LangflowUser):
             # or with no answer at all, the error that stopped the call.
             body = None if _status(response) else _text(response)
             refused = status_violations(_status(response), 200, STREAM_ANSWERS_200, body)
+            if _status(response) >= 500 and self._stop_if_wedged(response, _head(response)):
+                _drain(response)
+                return
             if refused:
                 _drain(response)
                 _fail(self, response, refused)

@@ -15,6 +15,11 @@ from typing import Any
 from flowprobe.errors import FlowprobeError
 from flowprobe.local import postgres, processes
 from flowprobe.local.config import LocalConfig, Progress, langflow_environment
+from flowprobe.local.gateway import langflow_id_for
+from flowprobe.local.target_env import HOSTED_BASE_URL, HOSTED_LANGFLOW_ID
+
+# Where `up --hosted` serves hosted Langflow's URL form, in front of the local Langflow.
+GATEWAY_PORT = 7862
 
 # What ``up`` records beside the pids: the running target's identity, compared by the next ``up``.
 IDENTITY = ("langflow_version", "database", "workers", "tracing")
@@ -127,3 +132,43 @@ def _port_free(port: int) -> bool:
             except OSError:
                 return False
     return True
+
+
+def start_gateway(config: LocalConfig, progress: Progress) -> dict[str, str]:
+    """Start (or reuse) the hosted-form gateway in front of the local Langflow; the settings
+    that point the suites at it, under names of their own in ``target.env``."""
+    langflow_id = langflow_id_for(config.state_dir / "langflow-id")
+    values = {
+        HOSTED_BASE_URL: f"http://127.0.0.1:{GATEWAY_PORT}",
+        HOSTED_LANGFLOW_ID: langflow_id,
+    }
+    if processes.running_process(config, "gateway"):
+        progress("the hosted-form gateway is already running; reusing it")
+        return values
+    if not _port_free(GATEWAY_PORT):
+        raise FlowprobeError(
+            f"port 127.0.0.1:{GATEWAY_PORT} for the hosted-form gateway is taken; "
+            "stop what runs there"
+        )
+    log = config.state_dir / "logs" / "gateway.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    pid = processes.spawn(_gateway_command(config, langflow_id), log)
+    processes.record_one(config, "gateway", pid)
+    progress(f"started the hosted-form gateway (pid {pid})")
+    health = f"{values[HOSTED_BASE_URL]}/lf/{langflow_id}/health"
+    processes.wait_healthy(health, pid, log, 30, "the hosted-form gateway", progress)
+    return values
+
+
+def _gateway_command(config: LocalConfig, langflow_id: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "flowprobe.local.gateway",
+        "--port",
+        str(GATEWAY_PORT),
+        "--upstream",
+        config.base_url,
+        "--langflow-id",
+        langflow_id,
+    ]

@@ -24,11 +24,12 @@ from flowprobe.local.config import LocalConfig, Progress
 from flowprobe.local.logs import tail
 
 # The processes `up` starts, as named in ``pids.json``: Langflow, and the stub LLM on each
-# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables),
-# and PostgreSQL when Langflow's database is one (stopped last: Langflow is its client).
-PROCESS_NAMES = ("langflow", "stub", "stub_v6", "postgres")
+# loopback address (127.0.0.1 for flowprobe's reference flows, ::1 for Langflow's variables);
+# with `--hosted`, the gateway that serves hosted Langflow's URL form in front of it; and
+# PostgreSQL when Langflow's database is one (stopped last: Langflow is its client).
+PROCESS_NAMES = ("gateway", "langflow", "stub", "stub_v6", "postgres")
 # Started only for some targets: running while absent from the record.
-OPTIONAL_PROCESSES = frozenset({"postgres"})
+OPTIONAL_PROCESSES = frozenset({"gateway", "postgres"})
 
 
 def spawn(
@@ -97,6 +98,18 @@ def running(config: LocalConfig) -> bool:
 def recorded(config: LocalConfig) -> dict[str, Any]:
     """What ``up`` recorded about the running target (its processes, ports, version...)."""
     return _read_record(config)
+
+
+def running_process(config: LocalConfig, name: str) -> bool:
+    """Whether the process ``up`` recorded as ``name`` is alive and still the one it started."""
+    return _still_ours(_read_record(config).get(name)) is not None
+
+
+def record_one(config: LocalConfig, name: str, pid: int) -> None:
+    """Add process ``pid`` to the record as ``name``, keeping the rest of the record."""
+    entries = _read_record(config)
+    entries[name] = _identity(pid)
+    _pids_file(config).write_text(json.dumps(entries), encoding="utf-8")
 
 
 def stop(config: LocalConfig, progress: Progress) -> int:

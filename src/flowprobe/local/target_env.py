@@ -10,6 +10,11 @@ from pathlib import Path
 
 from flowprobe.local.config import LocalConfig
 
+# `up --hosted` writes the gateway's settings under names of their own: as FLOWPROBE_BASE_URL
+# and FLOWPROBE_LANGFLOW_ID they would turn every run that sources the file into a hosted one.
+HOSTED_BASE_URL = "FLOWPROBE_HOSTED_BASE_URL"
+HOSTED_LANGFLOW_ID = "FLOWPROBE_HOSTED_LANGFLOW_ID"
+
 
 def target_env_file(config: LocalConfig) -> Path:
     """Where ``up`` writes the settings: ``target.env`` in the state folder."""

@@ -51,20 +51,39 @@ from flowprobe.wire.stream import (
 )
 
 __all__ = [
+    "WEDGED",
     "AsyncRunClient",
     "CallDefaults",
     "Deadlines",
     "RunClient",
     "RunResult",
     "StreamedRun",
+    "TargetWedged",
     "merge_tweaks",
     "run_body",
+    "wedged",
 ]
 
 _UNSET: Any = object()
 # The largest answer flowprobe reads, decompressed: a broken or hostile server must not exhaust
 # the memory of the machine that tests it.
 MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+# Langflow on SQLite can wedge: /health stays 200, but every run waits ~30 s for the database
+# and answers 500 "database is locked". No later call will fare better, so callers stop.
+WEDGED = "the target stopped running flows (database is locked)"
+_WEDGE_SIGN = "database is locked"
+
+
+def wedged(status: int, text: str) -> bool:
+    """Whether an answer says the target can run no more flows (a 5xx, database locked)."""
+    return status >= 500 and _WEDGE_SIGN in text.lower()
+
+
+class TargetWedged(TargetError):
+    """The target answered that it can run no more flows; its message starts with
+    :data:`WEDGED`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,9 +340,18 @@ class _BaseRunClient:
             )
         return chunk
 
+    def _refuse_wedged(self, call: _Call, status: int, raw: bytes) -> None:
+        """Raise :class:`TargetWedged` for an answer that says the target runs no more flows."""
+        if wedged(status, raw.decode("utf-8", "replace")):
+            raise TargetWedged(
+                f"{WEDGED}: {self.target.redact(call.url)} answered {status} after "
+                f"{call.elapsed():.1f} s; restart it (its /health may still say ok)"
+            )
+
     def _result(
         self, call: _Call, response: httpx.Response, raw: bytes, time_to_first_byte: float
     ) -> RunResult:
+        self._refuse_wedged(call, response.status_code, raw)
         return RunResult(
             status=response.status_code,
             body=_decode(raw),
@@ -353,6 +381,7 @@ class _BaseRunClient:
         target's own origin: a ``stream_url`` elsewhere is left unfollowed (the run reads as
         truncated) rather than sent the key.
         """
+        self._refuse_wedged(call, status, raw)
         run.error_body = _decode(raw)
         run.parser.close()
         legacy = legacy_stream_url(run.error_body) if isinstance(run.error_body, dict) else None
