@@ -15,12 +15,14 @@ This module does not import locust.
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from flowprobe.errors import SettingsError
+from flowprobe.errors import SettingsError, SummaryFileError
 from flowprobe.load.summary import PERCENTILE_NAMES, LoadSummary, ThresholdOutcome
 
 LATENCIES = (
@@ -196,3 +198,28 @@ def apply(summary: LoadSummary, thresholds: Iterable[Threshold]) -> LoadSummary:
     return replace(
         summary, thresholds=outcomes, passed=summary.passed and not broken, reasons=reasons
     )
+
+
+def judge_file(
+    path: Path, thresholds: Iterable[Threshold], *, also: Path | None = None
+) -> LoadSummary:
+    """The summary a run wrote at ``path``, judged against ``thresholds`` and written back
+    there (and to ``also`` when given), so that the file holds what the end-of-run table
+    shows."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SummaryFileError(f"the load run wrote no summary ({path})") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SummaryFileError(
+            f"the load run's summary {path} is not readable JSON: {exc}"
+        ) from None
+    summary = apply(
+        LoadSummary.from_json(document, source=f"the load run's summary {path}"), thresholds
+    )
+    text = json.dumps(summary.to_json(), indent=2) + "\n"
+    for target in (path, also):
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    return summary
