@@ -49,7 +49,8 @@ def _shape(summary: LoadSummary) -> str:
         return arrival
     users = f", {run.users} user(s)" if run.users is not None else ""
     shape = f", shape {run.shape}" if run.shape else ""
-    return f"{arrival}{users}{shape}, {summary.duration_s:.1f} s measured"
+    asked = f" of a {run.run_time_s:g} s run" if run.run_time_s else ""
+    return f"{arrival}{users}{shape}, {summary.duration_s:.1f} s measured{asked}"
 
 
 def render(summary: LoadSummary) -> str:
