@@ -364,3 +364,16 @@ def test_a_baseline_of_another_shape_is_refused_naming_the_field(
         compare(parsed(before), parsed(run))
     assert len(caught.value.differences) == 1
     assert shown in caught.value.differences[0]
+
+
+def test_gate_command_compares_a_run_at_another_address_and_names_both(tmp_path: Path) -> None:
+    run = document("healthy")
+    run["settings"]["flowprobe"]["base_url"] = "https://candidate.example.com"
+    source = tmp_path / "run.json"
+    source.write_text(json.dumps(run))
+    done = invoke("gate", "--baseline", str(DATA / "baseline.json"), "--run", str(source))
+    assert done.exit_code == 0, done.output
+    assert (
+        "note: baseline made against http://127.0.0.1:7860; this run against "
+        "https://candidate.example.com"
+    ) in done.output
