@@ -92,7 +92,14 @@ def test_bad_thresholds_in_pyproject_are_named_where_they_were_written(
 
 @pytest.mark.parametrize(
     "args",
-    [["-u", "4"], ["--threshold", "error_rate<1%"], ["--think-time", "1"], ["--open-loop"]],
+    [
+        ["-u", "4"],
+        ["--threshold", "error_rate<1%"],
+        ["--think-time", "1"],
+        ["--open-loop"],
+        ["--scenario", "run"],
+        ["--baseline", "b.json"],
+    ],
 )
 def test_check_without_load_refuses_a_load_option(nothing_runs: list[str], args: list[str]) -> None:
     result = invoke("check", *NOWHERE, "--no-load", *args)

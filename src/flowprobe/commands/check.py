@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from flowprobe.commands.common import (
     EXIT_FAILED,
@@ -70,7 +71,8 @@ def check(
     thresholds (--threshold or [tool.flowprobe] thresholds), the gate against --baseline.
 
     Writes junit.xml, summary.md and report.html in --out (summary.md is also appended to
-    $GITHUB_STEP_SUMMARY when set). Exit 0 pass, 1 broken contract or regression, 2 setup error.
+    $GITHUB_STEP_SUMMARY when set). Exit 0 pass, 1 broken contract, broken threshold or
+    regression, 2 setup error.
     """
     from flowprobe.deploycheck.report import verdict_text, write_reports
     from flowprobe.deploycheck.run import CheckPlan, run_check
@@ -78,7 +80,8 @@ def check(
     from flowprobe.load.summary_table import render
 
     if no_load:
-        refuse_no_load(shape)
+        also = [f"--{n}" for n in ("scenario", "baseline") if _given(ctx, n)]
+        refuse_no_load(shape, also)
     shape.refuse_ignored()
     target = {"base_url": base_url, "flow": flow, "api_key_env": api_key_env}
     if target_env is not None:
@@ -106,6 +109,10 @@ def check(
     click.echo("reports: " + ", ".join(str(p) for p in paths.values()))
     if not result.passed:
         ctx.exit(EXIT_FAILED)
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
 
 
 def _append_step_summary(markdown: Path) -> None:

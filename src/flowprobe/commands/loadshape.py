@@ -223,9 +223,9 @@ def load_shape_options(func: F) -> F:
     return command  # type: ignore[return-value]
 
 
-def refuse_no_load(shape: LoadShape) -> None:
-    """``--no-load`` with a load option: the option would not apply."""
-    given = shape.flags_given()
+def refuse_no_load(shape: LoadShape, also: list[str] | None = None) -> None:
+    """``--no-load`` with a load option (or one of ``also``): the option would not apply."""
+    given = [*shape.flags_given(), *(also or [])]
     if given:
         raise SettingsError(
             f"--no-load runs no load, so {', '.join(given)} would not apply: drop "
