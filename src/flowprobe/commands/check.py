@@ -22,6 +22,8 @@ from flowprobe.commands.common import (
     with_target,
 )
 from flowprobe.commands.loadshape import LoadShape, load_shape_options, refuse_no_load
+from flowprobe.load.preflight import preflight
+from flowprobe.load.summary_table import render
 
 
 @click.command("check")
@@ -76,8 +78,6 @@ def check(
     """
     from flowprobe.deploycheck.report import verdict_text, write_reports
     from flowprobe.deploycheck.run import CheckPlan, run_check
-    from flowprobe.load.preflight import preflight
-    from flowprobe.load.summary_table import render
 
     if no_load:
         also = [f"--{n}" for n in ("scenario", "baseline") if _given(ctx, n)]
