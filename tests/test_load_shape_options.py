@@ -219,3 +219,11 @@ def test_a_closed_loop_user_waits_within_the_think_time() -> None:
     assert max(waits) - min(waits) > 0.05  # drawn between the bounds, not fixed
     with pytest.raises(SettingsError, match="FLOWPROBE_LOAD_THINK_TIME"):
         think_time({"FLOWPROBE_LOAD_THINK_TIME": "5-1"})
+
+
+def test_a_load_run_that_wrote_no_summary_fails_saying_so(nothing_runs: list[str]) -> None:
+    with _target(_Answer) as target:
+        result = invoke("load", *target, "-t", "2")
+    assert nothing_runs == ["load"]
+    assert result.exit_code == 1
+    assert "the load run wrote no summary (.flowprobe/load/stream_summary.json" in result.output
