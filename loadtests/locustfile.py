@@ -1,18 +1,20 @@
 """Non-streaming scenario: ``POST /api/v1/run/{flow}?stream=false``.
 
-Pick one class: ``RunClosedLoop`` (each user waits for its answer, then 0.5-1 s) or
+Pick one class: ``RunClosedLoop`` (each user waits for its answer, then the think time:
+FLOWPROBE_LOAD_THINK_TIME or --think-time, 0.5-1 s by default) or
 ``RunOpenLoop`` (calls start at FLOWPROBE_LOAD_ARRIVAL_RATE per second; -u is the pool).
 """
 
-from locust import between, events
+from locust import events
 
 from flowprobe.load import OpenLoopRunUser, RunUser, attach
+from flowprobe.load.config import think_time
 
 events.init.add_listener(attach)
 
 
 class RunClosedLoop(RunUser):
-    wait_time = between(0.5, 1.0)
+    wait_time = think_time()  # FLOWPROBE_LOAD_THINK_TIME, 0.5-1 s by default
 
 
 class RunOpenLoop(OpenLoopRunUser):

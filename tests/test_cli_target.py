@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from flowprobe.cli import cli
-from flowprobe.commands import load, suites
+from flowprobe.commands import check, load, suites
 from flowprobe.commands.common import NO_TARGET
 from flowprobe.deploycheck import run as deploycheck_run
 from flowprobe.errors import FlowprobeError
@@ -23,6 +23,7 @@ from flowprobe.local import langflow
 from flowprobe.resources import locate
 
 KEY = "sk-cli-target-key-0123456789"
+PASSING_SUMMARY = Path(__file__).resolve().parent / "gate" / "baseline.json"
 LOCAL = {"FLOWPROBE_BASE_URL": "http://127.0.0.1:7860", "FLOWPROBE_FLOW": "local-flow"}
 TALKING = ("test", "record", "check", "load", "drift", "samples")
 SUITE_COMMANDS = ("test", "record", "check")
@@ -59,6 +60,8 @@ def seen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Seen:
 
     def fake_launch(plan: Any, env: dict[str, str], say: Any, progress: Any) -> int:
         found.launches.append(dict(env))
+        plan.out.mkdir(parents=True, exist_ok=True)  # a passing run's summary, to be judged
+        plan.summary.write_text(PASSING_SUMMARY.read_text(encoding="utf-8"), encoding="utf-8")
         return 0
 
     monkeypatch.setattr(suites, "_pytest", fake_pytest)
@@ -71,6 +74,7 @@ def seen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Seen:
 
     monkeypatch.setattr(load, "launch", fake_launch)
     monkeypatch.setattr(load, "preflight", lambda env: "pre-flight: faked in these tests")
+    monkeypatch.setattr(check, "preflight", lambda env: "pre-flight: faked in these tests")
     monkeypatch.setattr(deploycheck_run, "run_check", fake_check)
     return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,15 +13,24 @@ from flowprobe.cli import cli
 from flowprobe.commands import load
 
 TARGET = ["--base-url", "http://127.0.0.1:9", "--flow", "f"]
+PASSING_SUMMARY = Path(__file__).resolve().parent / "gate" / "baseline.json"
 
 
 @pytest.fixture
-def plans(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def plans(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:
     for name in [n for n in os.environ if n.startswith("FLOWPROBE_") or n == "CI"]:
         monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
     seen: list[Any] = []
+
+    def fake_launch(plan: Any, env: Any, say: Any, progress: Any) -> int:
+        seen.append(plan)
+        plan.out.mkdir(parents=True, exist_ok=True)  # a passing run's summary, to be judged
+        plan.summary.write_text(PASSING_SUMMARY.read_text(encoding="utf-8"), encoding="utf-8")
+        return 0
+
     monkeypatch.setattr(load, "preflight", lambda env: "pre-flight: faked")
-    monkeypatch.setattr(load, "launch", lambda plan, env, say, progress: seen.append(plan) or 0)
+    monkeypatch.setattr(load, "launch", fake_launch)
     return seen
 
 

@@ -320,3 +320,60 @@ def test_the_stored_baseline_reads_as_the_run_it_was_saved_from() -> None:
     stored = DATA.parent.parent / "loadtests" / "baselines" / "local-stream-open-2rps.json"
     result = compare(read_summary(stored, "--baseline"), load("baseline"))
     assert all(c.verdict == "pass" and c.confidence == 0 for c in result.comparisons)
+
+
+def test_a_baseline_from_another_address_is_compared_and_both_addresses_are_named() -> None:
+    run = document("healthy")
+    run["settings"]["flowprobe"]["base_url"] = "https://candidate.example.com"
+    run["settings"]["target"] = run["settings"]["target"].replace(
+        "http://127.0.0.1:7860", "https://candidate.example.com"
+    )
+    result = compare(load("baseline"), parsed(run))
+    assert result.passed
+    assert (
+        "baseline made against http://127.0.0.1:7860; this run against "
+        "https://candidate.example.com"
+    ) in result.notes
+    assert "https://candidate.example.com" in result.to_text()
+    assert (
+        "both runs made against http://127.0.0.1:7860"
+        in compare(load("baseline"), load("healthy")).notes
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "value", "shown"),
+    [
+        ("run", "users", 4, "run.users: 8 -> 4"),
+        ("load", "arrival_rate", 5.0, "load.arrival_rate: 2.0 -> 5.0"),
+        ("run", "user_classes", ["StreamClosedLoop"], 'run.user_classes: ["StreamOpenLoop"]'),
+        ("run", "user_classes", ["RunOpenLoop"], '-> ["RunOpenLoop"]'),
+        ("load", "input", "a longer question", 'load.input: "hello" -> "a longer question"'),
+        ("flowprobe", "flow", "other", 'flowprobe.flow: "flowprobe-basic-prompting" -> "other"'),
+        ("load", "think_time", [1.0, 2.0], "load.think_time"),
+    ],
+)
+def test_a_baseline_of_another_shape_is_refused_naming_the_field(
+    section: str, name: str, value: Any, shown: str
+) -> None:
+    before, run = document("baseline"), document("healthy")
+    before["settings"]["load"]["think_time"] = run["settings"]["load"]["think_time"] = [0.5, 1]
+    run["settings"][section][name] = value
+    run["settings"]["flowprobe"]["base_url"] = "https://candidate.example.com"  # never a reason
+    with pytest.raises(RunsNotComparable, match="shape differs") as caught:
+        compare(parsed(before), parsed(run))
+    assert len(caught.value.differences) == 1
+    assert shown in caught.value.differences[0]
+
+
+def test_gate_command_compares_a_run_at_another_address_and_names_both(tmp_path: Path) -> None:
+    run = document("healthy")
+    run["settings"]["flowprobe"]["base_url"] = "https://candidate.example.com"
+    source = tmp_path / "run.json"
+    source.write_text(json.dumps(run))
+    done = invoke("gate", "--baseline", str(DATA / "baseline.json"), "--run", str(source))
+    assert done.exit_code == 0, done.output
+    assert (
+        "note: baseline made against http://127.0.0.1:7860; this run against "
+        "https://candidate.example.com"
+    ) in done.output

@@ -34,6 +34,7 @@ class Setting:
     secret: bool = False
     choices: tuple[str, ...] = ()
     alias: str | None = None
+    many: bool = False  # a list: a TOML array, or JSON or comma-separated text
 
     @property
     def env(self) -> str:
@@ -74,6 +75,19 @@ def _tweaks_object(text: str) -> dict[str, Any]:
     return value
 
 
+def _text_list(text: str) -> tuple[str, ...]:
+    """``["error_rate<1%", "calls_per_s>5"]`` (JSON) or ``error_rate<1%,calls_per_s>5``."""
+    if text.lstrip().startswith("["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"must be a list of strings ({exc.msg})") from None
+        if not all(isinstance(item, str) for item in value):
+            raise ValueError('must be a list of strings, e.g. ["error_rate<1%"]')
+        return tuple(value)
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 SESSION_FRESH = "fresh"  # a new session id on every call
 SESSION_NONE = "none"  # no session_id: Langflow files every call under the flow's id
 
@@ -111,6 +125,12 @@ SETTINGS: tuple[Setting, ...] = (
         "session",
         "session_id on every call: 'fresh' (a new one per call), 'none', or a fixed id",
         parse=_session_mode,
+    ),
+    Setting(
+        "thresholds",
+        "absolute limits a load run must meet, e.g. ['error_rate<1%', 'end_to_end.p95<2s']",
+        parse=_text_list,
+        many=True,
     ),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
@@ -200,9 +220,11 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
         # Numbers from TOML are checked too: str() then parse keeps one path for every layer;
         # a TOML table (tweaks) becomes the JSON text the environment would carry; any other
         # TOML array or table is a mistake, not text.
-        if isinstance(raw, list) or (isinstance(raw, dict) and setting.parse is not _tweaks_object):
+        if (isinstance(raw, list) and not setting.many) or (
+            isinstance(raw, dict) and setting.parse is not _tweaks_object
+        ):
             raise ValueError("must be a single value, not a TOML array or table")
-        text = json.dumps(raw) if isinstance(raw, dict) else str(raw)
+        text = json.dumps(raw) if isinstance(raw, dict | list) else str(raw)
         value = setting.parse(text)
     except ValueError as exc:
         shown = REDACTED if setting.secret else repr(raw)

@@ -7,22 +7,23 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from flowprobe.commands.common import (
     EXIT_FAILED,
     load_env,
     local_option,
     progress,
-    run_time_option,
     say,
     scenario_option,
     suite_env,
     target_env_option,
-    users_option,
     with_ports,
     with_target,
 )
-from flowprobe.load.launch import LaunchPlan
+from flowprobe.commands.loadshape import LoadShape, load_shape_options, refuse_no_load
+from flowprobe.load.preflight import preflight
+from flowprobe.load.summary_table import render
 
 
 @click.command("check")
@@ -34,8 +35,7 @@ from flowprobe.load.launch import LaunchPlan
     help="a baseline saved by `flowprobe baseline save`; without it, no regression check",
 )
 @scenario_option
-@users_option
-@run_time_option
+@load_shape_options
 @click.option("--no-load", is_flag=True, help="run the contract suites only")
 @click.option("-m", "markers", default=None, help="pytest marker expression for the suites")
 @click.option("-k", "keywords", default=None, help="pytest -k expression for the suites")
@@ -57,8 +57,7 @@ def check(
     /,
     baseline: Path | None,
     scenario: str,
-    users: int,
-    run_time: int,
+    shape: LoadShape,
     no_load: bool,
     markers: str | None,
     keywords: str | None,
@@ -70,34 +69,50 @@ def check(
     api_key_env: str | None,
     **ports: Any,
 ) -> None:
-    """Go or no-go for a deployment: contract suites live, a short load run, the gate.
+    """Go or no-go for a deployment: contract suites live, a short load run held to its
+    thresholds (--threshold or [tool.flowprobe] thresholds), the gate against --baseline.
 
     Writes junit.xml, summary.md and report.html in --out (summary.md is also appended to
-    $GITHUB_STEP_SUMMARY when set). Exit 0 pass, 1 broken contract or regression, 2 setup error.
+    $GITHUB_STEP_SUMMARY when set). Exit 0 pass, 1 broken contract, broken threshold or
+    regression, 2 setup error.
     """
     from flowprobe.deploycheck.report import verdict_text, write_reports
     from flowprobe.deploycheck.run import CheckPlan, run_check
 
+    if no_load:
+        also = [f"--{n}" for n in ("scenario", "baseline") if _given(ctx, n)]
+        refuse_no_load(shape, also)
+    shape.refuse_ignored()
     target = {"base_url": base_url, "flow": flow, "api_key_env": api_key_env}
     if target_env is not None:
-        env = load_env(target_env, {}, target)
+        env = load_env(target_env, shape.settings(), target)
     else:
-        env = suite_env(local, target, ports)
-    load_plan = LaunchPlan(scenario=scenario, users=users, run_time_s=run_time, out=out / "load")
+        env = {**suite_env(local, target, ports), **shape.environment()}
+    thresholds = () if no_load else shape.judged_by(env)
+    if not no_load:
+        say(preflight(env))  # an unreachable target or a refused key stops here, in seconds
     plan = CheckPlan(
         out=out,
         markers=markers,
         keywords=keywords,
-        load=None if no_load else load_plan,
+        load=None if no_load else shape.plan(scenario, out / "load"),
         baseline=baseline,
+        thresholds=thresholds,
+        summary_json=shape.summary_json,
     )
     result = run_check(plan, env, say, progress)
     paths = write_reports(result)
+    if result.load_summary is not None:
+        click.echo(render(result.load_summary))
     _append_step_summary(paths["markdown"])
     click.echo(verdict_text(result))
     click.echo("reports: " + ", ".join(str(p) for p in paths.values()))
     if not result.passed:
         ctx.exit(EXIT_FAILED)
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
 
 
 def _append_step_summary(markdown: Path) -> None:

@@ -11,36 +11,24 @@ import click
 
 from flowprobe.commands.common import (
     EXIT_FAILED,
-    Duration,
     load_env,
     local_option,
     progress,
-    run_time_option,
     say,
     scenario_option,
     target_env_option,
-    users_option,
     with_target,
 )
-from flowprobe.load.launch import LaunchPlan, launch
+from flowprobe.commands.loadshape import LoadShape, load_shape_options
+from flowprobe.load.launch import launch
 from flowprobe.load.preflight import preflight
+from flowprobe.load.summary_table import render
+from flowprobe.load.thresholds import judge_file
 
 
 @click.command("load")
 @scenario_option
-@click.option("--open-loop", is_flag=True, help="start calls at --rate per second (-u is the pool)")
-@click.option(
-    "--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="arrivals/s"
-)
-@users_option
-@click.option("-r", "--spawn-rate", type=click.FloatRange(min=0, min_open=True), default=2.0)
-@run_time_option
-@click.option("--steps", default=None, help="step shape users:seconds,... instead of -u/-t")
-@click.option("--input", "input_value", default=None, help="the input_value sent [default: hello]")
-@click.option("--tweaks", default=None, help="tweaks as a JSON object")
-@click.option(
-    "--warmup", type=Duration(0, 3600), default=None, help="left out at the start: 10, 10s, 1m"
-)
+@load_shape_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -54,15 +42,7 @@ from flowprobe.load.preflight import preflight
 def load(
     ctx: click.Context,
     scenario: str,
-    open_loop: bool,
-    rate: float | None,
-    users: int,
-    spawn_rate: float,
-    run_time: int,
-    steps: str | None,
-    input_value: str | None,
-    tweaks: str | None,
-    warmup: float | None,
+    shape: LoadShape,
     out: Path,
     target_env: Path | None,
     local: bool,
@@ -70,7 +50,9 @@ def load(
     flow: str | None,
     api_key_env: str | None,
 ) -> None:
-    """Run a bounded headless locust load test; writes CSV, HTML and a JSON summary in --out.
+    """Run a bounded headless locust load test; writes CSV, HTML and a JSON summary in --out,
+    and prints the end-of-run summary: exit 1 when the run is invalid, fails or breaks a
+    threshold.
 
     The target: --base-url or FLOWPROBE_BASE_URL, else (not in CI, or with --local) the local
     target `flowprobe up` started.
@@ -79,54 +61,20 @@ def load(
 
     shipped("loadtests", what="locustfiles")  # before anything runs: a clear error if missing
     target = {"base_url": base_url, "flow": flow, "api_key_env": api_key_env}
-    settings = {
-        "arrival_rate": None if rate is None else str(rate),
-        "steps": steps,
-        "input": input_value,
-        "tweaks": tweaks,
-        "warmup": None if warmup is None else str(warmup),
-    }
-    _refuse_ignored_options(open_loop, rate, run_time, warmup, steps)
-    env = load_env(target_env, settings, target, local=local)
+    shape.refuse_ignored()
+    env = load_env(target_env, shape.settings(), target, local=local)
+    thresholds = shape.judged_by(env)
     say(preflight(env))
-    plan = LaunchPlan(
-        scenario=scenario,
-        open_loop=open_loop,
-        users=users,
-        spawn_rate=spawn_rate,
-        run_time_s=run_time,
-        steps=steps,
-        out=out,
-    )
+    plan = shape.plan(scenario, out)
+    plan.summary.unlink(missing_ok=True)  # never judge an earlier run's summary
     code = launch(plan, env, say, progress)
     click.echo("", err=True)
-    click.echo(f"results: {plan.stats_csv}, {plan.html}, {plan.summary}")
-    if code:
+    if not plan.summary.exists():
+        say(f"flowprobe: the load run wrote no summary ({plan.summary}; locust exit {code})")
         ctx.exit(EXIT_FAILED)
-
-
-def _refuse_ignored_options(
-    open_loop: bool, rate: float | None, run_time: int, warmup: float | None, steps: str | None
-) -> None:
-    """Every option either applies or is refused with the reason: none is silently ignored."""
-    if rate is not None and not open_loop:
-        raise click.UsageError("--rate applies only to an open-loop run: add --open-loop")
-    if warmup is not None and steps is None and warmup >= run_time:
-        raise click.UsageError(
-            f"--warmup {warmup:g} s leaves nothing of a {run_time} s run (-t) to measure"
-        )
-    if steps is not None:
-        for part in steps.split(","):
-            users, _, seconds = part.strip().partition(":")
-            if not (users.isdigit() and int(users) >= 1 and _positive_number(seconds)):
-                raise click.UsageError(
-                    f"--steps {steps!r}: each step is USERS:SECONDS with at least 1 user and "
-                    f"more than 0 seconds (got {part.strip()!r})"
-                )
-
-
-def _positive_number(text: str) -> bool:
-    try:
-        return 0 < float(text) < float("inf")
-    except ValueError:
-        return False
+    summary = judge_file(plan.summary, thresholds, also=shape.summary_json)
+    click.echo(render(summary))
+    written = [plan.stats_csv, plan.html, plan.summary, shape.summary_json]
+    click.echo("results: " + ", ".join(str(p) for p in written if p is not None))
+    if code or not summary.passed:
+        ctx.exit(EXIT_FAILED)

@@ -11,7 +11,6 @@ other settings) is a :class:`~flowprobe.errors.FlowprobeError`, not a failed che
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -20,11 +19,12 @@ from pathlib import Path
 from typing import Literal
 
 from flowprobe.deploycheck.suites import SuiteFailure, read_junit
-from flowprobe.errors import FlowprobeError, SummaryFileError
+from flowprobe.errors import FlowprobeError
 from flowprobe.gate import GateResult, compare
 from flowprobe.gate.baseline import read_summary
 from flowprobe.load.launch import LaunchPlan, launch
 from flowprobe.load.summary import LoadSummary
+from flowprobe.load.thresholds import Threshold, judge_file
 from flowprobe.resources import locate, shipped
 
 Say = Callable[[str], None]
@@ -42,6 +42,8 @@ class CheckPlan:
     keywords: str | None = None
     load: LaunchPlan | None = field(default_factory=lambda: LaunchPlan(run_time_s=20))
     baseline: Path | None = None
+    thresholds: tuple[Threshold, ...] = ()
+    summary_json: Path | None = None
 
     @property
     def suites_junit(self) -> Path:
@@ -104,8 +106,8 @@ def run_check(plan: CheckPlan, env: Mapping[str, str], say: Say, progress: Say) 
     if plan.load is None:
         result.notes.append("no load run (--no-load): latency and throughput were not checked")
     else:
-        _run_load(plan.load, env, result, say, progress)
-        _run_gate(plan.baseline, result)
+        _run_load(plan, plan.load, env, result, say, progress)
+        _run_gate(plan, result)
     return result
 
 
@@ -148,7 +150,12 @@ def _stderr() -> int | None:
 
 
 def _run_load(
-    load: LaunchPlan, env: Mapping[str, str], result: CheckResult, say: Say, progress: Say
+    plan: CheckPlan,
+    load: LaunchPlan,
+    env: Mapping[str, str],
+    result: CheckResult,
+    say: Say,
+    progress: Say,
 ) -> None:
     load.summary.unlink(missing_ok=True)  # never judge an earlier run's summary
     say(f"load run: {load.scenario}, {load.users} user(s), {load.run_time_s} s")
@@ -159,25 +166,20 @@ def _run_load(
             Reason(source="load", text=f"the run wrote no summary ({load.summary})")
         )
         return
-    summary = _read_load_summary(load.summary)
+    summary = judge_file(load.summary, plan.thresholds, also=plan.summary_json)
     result.load_summary = summary
     result.reasons += [Reason(source="load", text=reason) for reason in summary.reasons]
 
 
-def _read_load_summary(path: Path) -> LoadSummary:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SummaryFileError(
-            f"the load run's summary {path} is not readable JSON: {exc}"
-        ) from None
-    return LoadSummary.from_json(document, source=f"the load run's summary {path}")
-
-
-def _run_gate(baseline: Path | None, result: CheckResult) -> None:
-    summary = result.load_summary
+def _run_gate(plan: CheckPlan, result: CheckResult) -> None:
+    summary, baseline = result.load_summary, plan.baseline
     if baseline is None:
-        result.notes.append("no --baseline: the load run was judged on its own validity only")
+        judged = (
+            f"its validity and {len(plan.thresholds)} threshold(s)"
+            if plan.thresholds
+            else "its own validity only (no latency limit: give --threshold)"
+        )
+        result.notes.append(f"no --baseline: the load run was judged on {judged}")
         return
     if summary is None or not summary.valid:
         result.notes.append("the gate was skipped: the load run is not valid")

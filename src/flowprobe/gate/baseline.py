@@ -23,8 +23,11 @@ from flowprobe.load.summary import LoadSummary, Metric, Settings
 from flowprobe.redaction import redact, scrub_value
 
 BASELINE_FORMAT = 1
-# Output paths, secrets and validity limits do not change what a run measures.
-IGNORED_SETTINGS = frozenset(
+# Where the target lives is not the run's shape: a baseline made against staging gates a run
+# against a candidate at another address (both addresses are named in the result).
+ADDRESS_SETTINGS = frozenset({"target", "flowprobe.base_url", "flowprobe.langflow_id"})
+# Output paths, secrets, validity limits and pass/fail limits do not change what a run measures.
+IGNORED_SETTINGS = ADDRESS_SETTINGS | frozenset(
     {
         "flowprobe.api_key",
         "flowprobe.cassette_dir",
@@ -34,6 +37,7 @@ IGNORED_SETTINGS = frozenset(
         "load.max_error_rate",
         "load.max_cpu_percent",
         "load.max_missed_ratio",
+        "flowprobe.thresholds",
     }
 )
 _ENTRY_FIELDS = ("count", "p50", "p90", "p95", "p99", "min", "max")
@@ -119,6 +123,15 @@ def differing_settings(baseline: LoadSummary, run: LoadSummary) -> list[str]:
             continue
         differences.append(f"{name}: {json.dumps(old)} -> {json.dumps(new)}")
     return differences
+
+
+def addresses(baseline: LoadSummary, run: LoadSummary) -> tuple[str, str]:
+    """The base URL each run was made against (its target line when it recorded none)."""
+
+    def address(summary: LoadSummary) -> str:
+        return str(summary.settings.flowprobe.get("base_url") or summary.settings.target)
+
+    return address(baseline), address(run)
 
 
 def unrecorded_settings(baseline: LoadSummary, run: LoadSummary) -> list[str]:

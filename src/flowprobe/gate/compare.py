@@ -11,14 +11,22 @@ Python API, used by ``flowprobe gate`` and reusable by other commands::
     result.to_markdown(); result.to_json(); result.to_text()
 
 :func:`compare` raises :class:`~flowprobe.errors.RunsNotComparable` when the runs were made
-under different settings or the new run is invalid. How sure a verdict is comes from
-:mod:`flowprobe.gate.noise`; thresholds from :mod:`flowprobe.gate.thresholds`.
+with a different shape (users, rate, arrivals, input, flow, streaming: every recorded setting
+but the address, output paths, secrets and limits) or the new run is invalid; a baseline made
+against another base URL is compared, and the result's notes name both addresses. How sure a
+verdict is comes from :mod:`flowprobe.gate.noise`; thresholds from
+:mod:`flowprobe.gate.thresholds`.
 """
 
 from __future__ import annotations
 
 from flowprobe.errors import RunsNotComparable
-from flowprobe.gate.baseline import differing_settings, samples_of, unrecorded_settings
+from flowprobe.gate.baseline import (
+    addresses,
+    differing_settings,
+    samples_of,
+    unrecorded_settings,
+)
 from flowprobe.gate.noise import (
     proportion_bounds,
     quantile_lower,
@@ -57,8 +65,8 @@ def _check_comparable(baseline: LoadSummary, run: LoadSummary) -> None:
     differences = differing_settings(baseline, run)
     if differences:
         raise RunsNotComparable(
-            "the run was made under different settings than the baseline, so their timings "
-            "cannot be compared: " + "; ".join(differences),
+            "the run's shape differs from the baseline's, so their timings cannot be compared: "
+            + "; ".join(differences),
             differences,
         )
     if not run.valid:
@@ -70,7 +78,12 @@ def _check_comparable(baseline: LoadSummary, run: LoadSummary) -> None:
 def _notes(
     baseline: LoadSummary, run: LoadSummary, comparisons: tuple[Comparison, ...]
 ) -> tuple[str, ...]:
-    notes = []
+    before, after = addresses(baseline, run)
+    notes = [
+        f"baseline made against {before}; this run against {after}"
+        if before != after
+        else f"both runs made against {after}"
+    ]
     unrecorded = unrecorded_settings(baseline, run)
     if unrecorded:
         notes.append(

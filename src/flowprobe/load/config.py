@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -67,6 +69,29 @@ def _steps(text: str) -> tuple[tuple[int, float], ...]:
     return tuple(steps)
 
 
+_SECONDS = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|s)?")
+
+
+def _seconds(text: str) -> float:
+    """``0.5``, ``0.5s`` or ``500ms``, in seconds."""
+    found = _SECONDS.fullmatch(text.strip().lower())
+    if found is None:
+        raise ValueError(f"{text.strip()!r} is not a time such as 0.5, 0.5s or 500ms")
+    return float(found[1]) / (1000 if found[2] == "ms" else 1)
+
+
+def think_time_range(text: str) -> tuple[float, float]:
+    """``0.5-1.0`` (a wait drawn evenly between, as locust's ``between``), ``500ms-1s``, or one
+    time (``1s``: always that long); at most 60 s."""
+    low, dash, high = text.strip().partition("-")
+    bounds = (_seconds(low), _seconds(high) if dash else _seconds(low))
+    if bounds[0] > bounds[1]:
+        raise ValueError(f"{text.strip()!r} starts above where it ends: write LOW-HIGH")
+    if bounds[1] > 60:
+        raise ValueError(f"{text.strip()!r} waits past 60 s between calls")
+    return bounds
+
+
 def _session(text: str) -> str:
     if text not in SESSION_MODES and not text.startswith("fixed:"):
         raise ValueError(f"must be one of {', '.join(SESSION_MODES)} or fixed:<session id>")
@@ -97,6 +122,7 @@ class LoadConfig:
     workers: int = 1
     seed: int = 0
     steps: tuple[tuple[int, float], ...] = ((1, 5.0), (2, 5.0))
+    think_time: tuple[float, float] = (0.5, 1.0)
     slo_ttft_p95_ms: float = 2000.0
     slo_e2e_p95_ms: float = 10000.0
     summary: str = ""
@@ -120,6 +146,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "workers": _whole,
     "seed": _whole,
     "steps": _steps,
+    "think_time": think_time_range,
     "slo_ttft_p95_ms": _non_negative,
     "slo_e2e_p95_ms": _non_negative,
     "summary": str,
@@ -193,3 +220,14 @@ def load_run_setup(env: Mapping[str, str] | None = None) -> RunSetup:
     if not env.get(env_name("session")) and settings.describe("session") != "default":
         config = replace(config, session=_session_from_settings(str(settings.get("session"))))
     return RunSetup(Target.from_settings(settings), settings, config)
+
+
+def think_time(env: Mapping[str, str] | None = None) -> Callable[[Any], float]:
+    """A closed-loop user's ``wait_time``: FLOWPROBE_LOAD_THINK_TIME (default 0.5-1 s), drawn
+    evenly between its bounds as locust's ``between`` does, without importing locust here."""
+    low, high = load_config(env).think_time
+
+    def wait_time(_user: Any) -> float:
+        return low + random.random() * (high - low)  # pacing, not a secret
+
+    return wait_time

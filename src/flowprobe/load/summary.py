@@ -36,7 +36,7 @@ _TYPE_WORDS = {
     "boolean": "true or false",
     "string": "a string",
     "object": "an object",
-    "array": "a list of strings",  # the only lists a summary holds
+    "array": "a list of strings",  # every list a summary holds but its threshold outcomes
 }
 
 
@@ -56,7 +56,8 @@ def _problem(document: Any) -> str | None:
 def _words(error: ValidationError) -> str:
     steps = list(error.absolute_path)
     if steps and isinstance(steps[-1], int):  # an item of a list: the list is what is wrong
-        return f"{'.'.join(map(str, steps[:-1]))} must be {_TYPE_WORDS['array']}"
+        items = "threshold outcomes" if steps[0] == "thresholds" else "strings"
+        return f"{'.'.join(map(str, steps[:-1]))} must be a list of {items}"
     where = ".".join(map(str, steps))
     if error.validator == "required":
         missing = [key for key in error.validator_value if key not in error.instance]
@@ -69,6 +70,8 @@ def _words(error: ValidationError) -> str:
         wanted = error.validator_value
         kinds = wanted if isinstance(wanted, list) else [wanted]
         shown = [_TYPE_WORDS[kind] for kind in kinds if kind != "null"]
+        if where == "thresholds":
+            shown = ["a list of threshold outcomes"]
         return f"{where or 'the document'} must be {' or '.join(shown)}"
     return f"{where or 'the document'}: {error.message}"
 
@@ -195,6 +198,34 @@ class Slo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ThresholdOutcome:
+    """One absolute threshold the run was held to (``error_rate<1%``), the value measured
+    (``None`` when the run has no data for it) and whether it held."""
+
+    expression: str
+    measured: float | None
+    passed: bool
+    detail: str
+
+    @classmethod
+    def _read(cls, data: Json) -> ThresholdOutcome:
+        return cls(
+            expression=data["expression"],
+            measured=data["measured"],
+            passed=data["passed"],
+            detail=data["detail"],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "expression": self.expression,
+            "measured": self.measured,
+            "passed": self.passed,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunShape:
     """How the load was generated: user classes, users, spawn rate, run time, locust shape."""
 
@@ -264,8 +295,10 @@ class LoadSummary:
 
     ``valid`` is False when the run's timings cannot be trusted (an overloaded generator, missed
     arrivals); ``passed`` is False when it is invalid or failed its limits; ``reasons`` says
-    why, one sentence each. ``calls`` is keyed ``"POST /api/v1/run/..."``, ``metrics_ms`` by
-    metric name (see :mod:`flowprobe.load.metrics`).
+    why, one sentence each (a broken threshold among them). ``thresholds`` is ``None`` when
+    the run was held to none (and in every summary written before they existed). ``calls`` is
+    keyed ``"POST /api/v1/run/..."``, ``metrics_ms`` by metric name (see
+    :mod:`flowprobe.load.metrics`).
     """
 
     format: int | None = SUMMARY_FORMAT
@@ -287,6 +320,7 @@ class LoadSummary:
     valid: bool
     passed: bool
     reasons: tuple[str, ...]
+    thresholds: tuple[ThresholdOutcome, ...] | None = None
 
     def rate(self, name: str) -> float:
         """``requests_per_s`` or ``tokens_per_s`` by name."""
@@ -327,6 +361,9 @@ class LoadSummary:
             valid=data["valid"],
             passed=data["passed"],
             reasons=tuple(data["reasons"]),
+            thresholds=None
+            if "thresholds" not in data
+            else tuple(ThresholdOutcome._read(entry) for entry in data["thresholds"]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -354,4 +391,6 @@ class LoadSummary:
             passed=self.passed,
             reasons=list(self.reasons),
         )
+        if self.thresholds is not None:
+            shown["thresholds"] = [outcome.to_json() for outcome in self.thresholds]
         return shown
