@@ -22,6 +22,7 @@ from flowprobe.commands.common import (
     users_option,
     with_target,
 )
+from flowprobe.commands.inputs import input_options, input_settings, show_by_input_length
 from flowprobe.load.launch import LaunchPlan, launch
 from flowprobe.load.preflight import preflight
 
@@ -38,6 +39,7 @@ from flowprobe.load.preflight import preflight
 @click.option("--steps", default=None, help="step shape users:seconds,... instead of -u/-t")
 @click.option("--input", "input_value", default=None, help="the input_value sent [default: hello]")
 @click.option("--tweaks", default=None, help="tweaks as a JSON object")
+@input_options
 @click.option(
     "--warmup", type=Duration(0, 3600), default=None, help="left out at the start: 10, 10s, 1m"
 )
@@ -62,6 +64,10 @@ def load(
     steps: str | None,
     input_value: str | None,
     tweaks: str | None,
+    inputs_file: Path | None,
+    inputs_order: str | None,
+    input_length: str | None,
+    seed: int | None,
     warmup: float | None,
     out: Path,
     target_env: Path | None,
@@ -87,6 +93,7 @@ def load(
         "warmup": None if warmup is None else str(warmup),
     }
     _refuse_ignored_options(open_loop, rate, run_time, warmup, steps)
+    settings |= input_settings(inputs_file, inputs_order, input_length, seed, input_value)
     env = load_env(target_env, settings, target, local=local)
     say(preflight(env))
     plan = LaunchPlan(
@@ -101,6 +108,7 @@ def load(
     code = launch(plan, env, say, progress)
     click.echo("", err=True)
     click.echo(f"results: {plan.stats_csv}, {plan.html}, {plan.summary}")
+    show_by_input_length(plan.summary)
     if code:
         ctx.exit(EXIT_FAILED)
 
