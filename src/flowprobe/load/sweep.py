@@ -4,14 +4,16 @@ Each step is one ``flowprobe load`` run (:func:`flowprobe.load.launch.launch`), 
 :class:`~flowprobe.load.summary.LoadSummary`. The sweep stops on its own after a step that
 
 - fails more calls than the error bound (``error rate``),
+- is the second in a row where no call met the SLO (no goodput at all),
 - is invalid (an overloaded load generator or missed arrivals: its figures cannot be trusted),
 - brings goodput below ``drop`` times the best goodput so far (``goodput fell``), or
 - is the second step in a row that raises goodput by less than :data:`PLATEAU_GAIN` over the
   best so far (``goodput stopped rising``).
 
-The knee is the step with the best goodput before that stop. A sweep that reaches its last step
-without stopping found no knee: the target held everything it was offered. This module does
-not import locust; matplotlib (the ``plot`` extra) is imported only to draw the plot.
+The knee is the lowest step before that stop whose goodput is within :data:`PLATEAU_GAIN` of
+the best goodput before it: where more load stopped buying goodput. A sweep that reaches its
+last step without stopping found no knee: the target held everything it was offered. This
+module does not import locust; matplotlib (the ``plot`` extra) is imported only to draw.
 """
 
 from __future__ import annotations
@@ -166,6 +168,8 @@ def stop_reason(
     best = max(step.goodput_per_s for step in steps[:-1]) if len(steps) > 1 else None
     if best is None:
         return None
+    if best == 0 and last.goodput_per_s == 0:
+        return "no call met the SLO in two steps (FLOWPROBE_LOAD_SLO_TTFT_P95_MS, _E2E_P95_MS)"
     if last.goodput_per_s < drop * best:
         return f"goodput fell to {last.goodput_per_s:.2f}/s, below {drop:g} x the best {best:.2f}/s"
     if len(steps) > PLATEAU_STEPS and all(
@@ -186,12 +190,15 @@ def _flat(before: Sequence[StepResult], step: StepResult) -> bool:
 
 
 def knee(steps: Sequence[StepResult], stopped: str | None) -> StepResult | None:
-    """The step with the best goodput before the stop; ``None`` if the sweep never stopped, or
-    stopped at its first step, or never had goodput."""
+    """The lowest step before the stop whose goodput is within :data:`PLATEAU_GAIN` of the best
+    before the stop: where more load stopped buying goodput. ``None`` if the sweep never
+    stopped, stopped at its first step, or never had goodput."""
     if stopped is None or len(steps) < 2:
         return None
-    best = max(steps[:-1], key=lambda step: step.goodput_per_s)
-    return best if best.goodput_per_s > 0 else None
+    best = max(step.goodput_per_s for step in steps[:-1])
+    if best <= 0:
+        return None
+    return next(step for step in steps[:-1] if step.goodput_per_s * PLATEAU_GAIN >= best)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
