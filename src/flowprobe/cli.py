@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from flowprobe.commands import check, drift, gate, load, local, samples, suites
+from flowprobe.commands import check, drift, gate, load, local, samples, suites, sweep
 from flowprobe.commands.common import EXIT_INTERRUPTED, EXIT_USAGE, say
 from flowprobe.errors import FlowprobeError
 
@@ -49,6 +49,7 @@ for _command in (
     suites.test,
     suites.record,
     load.load,
+    sweep.sweep,
     drift.drift_command,
     gate.baseline,
     gate.gate,

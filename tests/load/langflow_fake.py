@@ -57,8 +57,10 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length") or 0))
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
         path, _, query = self.path.partition("?")
+        with contextlib.suppress(ValueError):
+            self.server.bodies.append(json.loads(body or b"null"))
         flow = path.rsplit("/", 1)[-1]
         if flow == "hang":  # a target that takes the call and never answers
             time.sleep(60)
@@ -181,6 +183,7 @@ class FakeLangflow(ThreadingHTTPServer):
         self.tokens = tokens
         self.streams_served = threading.Event()  # set once a whole stream has been sent
         self.redirected: list[dict[str, str]] = []  # headers of calls that followed a redirect
+        self.bodies: list[Any] = []  # every run request's JSON body, in arrival order
 
     @property
     def base_url(self) -> str:

@@ -19,6 +19,7 @@ from flowprobe.commands.common import (
     target_env_option,
     with_target,
 )
+from flowprobe.commands.inputs import input_options, input_settings, show_by_input_length
 from flowprobe.commands.loadshape import LoadShape, load_shape_options
 from flowprobe.load.launch import launch
 from flowprobe.load.preflight import preflight
@@ -29,6 +30,7 @@ from flowprobe.load.thresholds import judge_file
 @click.command("load")
 @scenario_option
 @load_shape_options
+@input_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -43,6 +45,10 @@ def load(
     ctx: click.Context,
     scenario: str,
     shape: LoadShape,
+    inputs_file: Path | None,
+    inputs_order: str | None,
+    input_length: str | None,
+    seed: int | None,
     out: Path,
     target_env: Path | None,
     local: bool,
@@ -62,7 +68,10 @@ def load(
     shipped("loadtests", what="locustfiles")  # before anything runs: a clear error if missing
     target = {"base_url": base_url, "flow": flow, "api_key_env": api_key_env}
     shape.refuse_ignored()
-    env = load_env(target_env, shape.settings(), target, local=local)
+    settings = shape.settings() | input_settings(
+        inputs_file, inputs_order, input_length, seed, shape.input_value
+    )
+    env = load_env(target_env, settings, target, local=local)
     thresholds = shape.judged_by(env)
     say(preflight(env))
     plan = shape.plan(scenario, out)
@@ -74,6 +83,7 @@ def load(
         ctx.exit(EXIT_FAILED)
     summary = judge_file(plan.summary, thresholds, also=shape.summary_json)
     click.echo(render(summary))
+    show_by_input_length(plan.summary)
     written = [plan.stats_csv, plan.html, plan.summary, shape.summary_json]
     click.echo("results: " + ", ".join(str(p) for p in written if p is not None))
     if code or not summary.passed:

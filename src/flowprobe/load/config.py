@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from flowprobe.errors import SettingsError
+from flowprobe.load.inputs import ORDERS, parse_length_range
 from flowprobe.redaction import REDACTED
 from flowprobe.settings import BY_NAME, SESSION_FRESH, SESSION_NONE, Settings, load_settings
 from flowprobe.target import Target
@@ -104,6 +105,17 @@ def _arrival(text: str) -> str:
     return text
 
 
+def _inputs_order(text: str) -> str:
+    if text not in ORDERS:
+        raise ValueError(f"must be one of {', '.join(ORDERS)}")
+    return text
+
+
+def _input_length(text: str) -> str:
+    parse_length_range(text)
+    return text
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoadConfig:
     """Everything a load run needs besides the target; every field has a FLOWPROBE_LOAD_ env."""
@@ -126,6 +138,9 @@ class LoadConfig:
     slo_ttft_p95_ms: float = 2000.0
     slo_e2e_p95_ms: float = 10000.0
     summary: str = ""
+    inputs: str = ""
+    inputs_order: str = "sample"
+    input_length: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,6 +165,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "slo_ttft_p95_ms": _non_negative,
     "slo_e2e_p95_ms": _non_negative,
     "summary": str,
+    "inputs": str,
+    "inputs_order": _inputs_order,
+    "input_length": _input_length,
 }
 
 

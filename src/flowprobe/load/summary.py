@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from flowprobe.errors import SummaryFileError
+from flowprobe.load.inputs import by_input_length
 
 # 2: entries carry their histogram, the run its token total and its shape.
 SUMMARY_FORMAT = 2
@@ -321,6 +322,11 @@ class LoadSummary:
     passed: bool
     reasons: tuple[str, ...]
     thresholds: tuple[ThresholdOutcome, ...] | None = None
+
+    def by_input_length(self) -> dict[str, dict[str, Metric]]:
+        """TTFT and end-to-end by input length bucket (``<100``, ...), for runs with an input
+        source (see :mod:`flowprobe.load.inputs`); empty otherwise."""
+        return by_input_length(self.metrics_ms)
 
     def rate(self, name: str) -> float:
         """``requests_per_s`` or ``tokens_per_s`` by name."""

@@ -24,7 +24,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from flowprobe.checks.answer import answer_violations
 from flowprobe.checks.stream import STREAM_ANSWERS_200, stream_violations
 from flowprobe.checks.verdict import MALFORMED, Violation, status_violations
-from flowprobe.load import metrics
+from flowprobe.load import inputs, metrics
 from flowprobe.load.failures import RunFailure, failure_of
 from flowprobe.load.reading import BodyEnded, read_available
 from flowprobe.load.worker_state import WorkerState, worker_state
@@ -60,13 +60,22 @@ class _LangflowUser(FastHttpUser):
         self._current: Any = None  # the call in flight, to cut at its total deadline
         # Merged once, not on every call: the settings do not change during a run.
         self._tweaks = self.flowprobe.setup.call_tweaks() or None
+        state = self.flowprobe
+        self._inputs = inputs.process_source(environment, state.setup.config, state.worker_index)
+        self._input_length = 0
 
     def request_body(self) -> dict[str, Any]:
-        """The run request: input and tweaks from the settings, and a session id."""
-        return run_body(
-            input_value=self.flowprobe.setup.config.input,
-            session_id=self._session_id_for_call(),
+        """The run request: input and tweaks from the settings or the input source, and a
+        session id."""
+        picked = inputs.call_input(
+            self._inputs,
+            default_input=self.flowprobe.setup.config.input,
             tweaks=self._tweaks,
+            session_id=self._session_id_for_call(),
+        )
+        self._input_length = picked.length
+        return run_body(
+            input_value=picked.input_value, session_id=picked.session_id, tweaks=picked.tweaks
         )
 
     def _session_id_for_call(self) -> str | None:
@@ -234,6 +243,8 @@ class RunUser(_LangflowUser):
             response.success()
         end_to_end = (ended - started) * 1000
         metrics.fire(self.environment.events, metrics.END_TO_END, end_to_end)
+        length, events = self._input_length, self.environment.events
+        inputs.fire_by_length(events, self._inputs, length, started_at=started, ended_at=ended)
         if end_to_end <= self.flowprobe.setup.config.slo_e2e_p95_ms:
             metrics.fire(self.environment.events, metrics.WITHIN_SLO, end_to_end)
 
@@ -288,6 +299,14 @@ class StreamingRunUser(_LangflowUser):
             first_byte_at=first_byte_at,
             slo_ttft_ms=self.flowprobe.setup.config.slo_ttft_p95_ms,
             slo_e2e_ms=self.flowprobe.setup.config.slo_e2e_p95_ms,
+        )
+        inputs.fire_by_length(
+            self.environment.events,
+            self._inputs,
+            self._input_length,
+            started_at=started,
+            ended_at=end.arrived_at,
+            token_times=[event.arrived_at for event in events if event.event == "token"],
         )
 
     def _read(self, response: Any) -> tuple[list[StreamEvent], StreamParser, int, float]:
