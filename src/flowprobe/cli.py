@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from flowprobe.commands import check, drift, gate, load, local, samples, suites
+from flowprobe.commands import check, drift, gate, load, local, samples, suites, upgrade
 from flowprobe.commands.common import EXIT_INTERRUPTED, EXIT_USAGE, say
 from flowprobe.errors import FlowprobeError
 
@@ -54,6 +54,7 @@ for _command in (
     gate.gate,
     check.check,
     samples.samples_command,
+    upgrade.upgrade_check,
 ):
     cli.add_command(_command)
 
