@@ -63,7 +63,9 @@ def upgrade_check(
     from flowprobe.deploycheck.upgrade_report import verdict_text, write_reports
     from flowprobe.local import langflow, processes
 
-    config = local_config(**ports)
+    # A target of its own, under --out: the user's `flowprobe up` (its target.env, its
+    # databases) is left as it was.
+    config = local_config(state_dir=out / "target", **ports)
     load = LaunchPlan(scenario=scenario, users=users, run_time_s=run_time)
     plan = UpgradePlan(
         old=old,
