@@ -69,3 +69,16 @@ class PacedRunUser(RunUser):
     """The non-streaming user at the independent client's pace (one call, then 0.5-1 s)."""
 
     wait_time = between(0.5, 1.0)
+
+
+class BusyRunUser(RunUser):
+    """The non-streaming user with no think time: as many calls as the target answers (wrk's
+    pace, for the side-by-side with wrk)."""
+
+    wait_time = constant(0)
+
+
+class PacedStreamUser(StreamingRunUser):
+    """The streaming user at the independent client's pace (one call, then 0.5-1 s)."""
+
+    wait_time = between(0.5, 1.0)

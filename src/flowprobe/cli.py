@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from flowprobe.commands import check, drift, gate, load, local, samples, suites, sweep
+from flowprobe.commands import check, drift, gate, load, local, samples, suites, sweep, upgrade
 from flowprobe.commands.common import EXIT_INTERRUPTED, EXIT_USAGE, say
 from flowprobe.errors import FlowprobeError
 
@@ -55,6 +55,7 @@ for _command in (
     gate.gate,
     check.check,
     samples.samples_command,
+    upgrade.upgrade_check,
 ):
     cli.add_command(_command)
 

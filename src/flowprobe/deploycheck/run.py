@@ -50,8 +50,13 @@ class CheckPlan:
         return self.out / "suites-junit.xml"
 
 
-Source = Literal["contract", "load", "gate"]
-_LABELS: dict[Source, str] = {"contract": "contract", "load": "load", "gate": "load regression"}
+Source = Literal["contract", "load", "gate", "drift"]
+_LABELS: dict[Source, str] = {
+    "contract": "contract",
+    "load": "load",
+    "gate": "load regression",
+    "drift": "breaking drift",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
