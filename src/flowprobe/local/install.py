@@ -1,7 +1,10 @@
 """Installing Langflow: from PyPI at the pinned version, into a virtual environment of its own.
 
 The environment lives in the user's cache directory (Langflow's hundreds of pins must not
-dictate flowprobe's) and is reused by every checkout on the machine.
+dictate flowprobe's) and is reused by every checkout on the machine. uv (a flowprobe
+dependency) creates it and installs into it: it resolves Langflow's ~450 packages in seconds
+where pip backtracks for minutes, and its own cache makes a second version cost only what
+differs. It reads the index from ``UV_INDEX_URL`` / ``UV_DEFAULT_INDEX`` (not pip's config).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from uv import find_uv_bin
 
 from flowprobe.errors import FlowprobeError
 from flowprobe.local.config import LANGFLOW_VERSION, Progress, environment_dir
@@ -57,10 +62,10 @@ def ensure_langflow(
     log = venv.parent / f"install-langflow-{version}.log"
     progress(f"installing Langflow {version} into {venv} (first use only; minutes)")
     clock = _Clock(time.monotonic(), install_deadline() if deadline is None else deadline)
-    _run_logged([sys.executable, "-m", "venv", "--clear", str(venv)], log, progress, clock)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar", "off"]
-    _run_logged([*pip, "--upgrade", "pip"], log, progress, clock)
-    _run_logged([*pip, f"langflow=={version}"], log, progress, clock)
+    uv = find_uv_bin()
+    venv_command = [uv, "venv", "--clear", "--seed", "--python", sys.executable, str(venv)]
+    _run_logged(venv_command, log, progress, clock)
+    _run_logged([*_uv_pip_install(venv), f"langflow=={version}"], log, progress, clock)
     marker.write_text(f"langflow=={version}\n", encoding="utf-8")
     progress(f"Langflow {version} installed in {clock.elapsed():.0f} s")
     return langflow
@@ -68,16 +73,19 @@ def ensure_langflow(
 
 def ensure_packages(venv: Path, name: str, requirements: list[str], progress: Progress) -> None:
     """Install ``requirements`` (known together as ``name``) into the environment ``venv``,
-    once: pip resolves them with what is installed, so Langflow's own pins hold."""
+    once: uv resolves them with what is installed, so Langflow's own pins hold."""
     marker = venv / f".flowprobe-{name}"
     if marker.is_file():
         return
     log = venv.parent / f"install-{venv.name}-{name}.log"
     progress(f"installing {' '.join(requirements)} into {venv} (first use only)")
     clock = _Clock(time.monotonic(), install_deadline())
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar", "off"]
-    _run_logged([*pip, *requirements], log, progress, clock)
+    _run_logged([*_uv_pip_install(venv), *requirements], log, progress, clock)
     marker.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+
+
+def _uv_pip_install(venv: Path) -> list[str]:
+    return [find_uv_bin(), "pip", "install", "--python", str(venv / "bin" / "python")]
 
 
 class _Clock:
@@ -95,7 +103,6 @@ class _Clock:
 
 
 def _run_logged(command: list[str], log: Path, progress: Progress, clock: _Clock) -> None:
-    collected = 0
     last_report = 0.0
     with log.open("a", encoding="utf-8") as sink:
         sink.write(f"$ {shlex.join(command)}\n")
@@ -104,9 +111,9 @@ def _run_logged(command: list[str], log: Path, progress: Progress, clock: _Clock
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            start_new_session=True,  # so the deadline stops pip's own children too
+            start_new_session=True,  # so the deadline stops the installer's children too
         )
-        # Reading the output blocks while pip is silent: a timer enforces the deadline.
+        # Reading the output blocks while the installer is silent: a timer enforces the deadline.
         overdue = threading.Event()
         timer = threading.Timer(max(clock.left(), 0.0), _stop_group, (process.pid, overdue))
         timer.start()
@@ -114,10 +121,9 @@ def _run_logged(command: list[str], log: Path, progress: Progress, clock: _Clock
             assert process.stdout is not None
             for line in process.stdout:
                 sink.write(line)
-                collected += line.startswith(("Collecting", "Downloading", "Using cached"))
                 if time.monotonic() - last_report > 10:
                     last_report = time.monotonic()
-                    progress(f"  … {clock.elapsed():.0f} s, {collected} packages fetched")
+                    progress(f"  … {clock.elapsed():.0f} s: {line.strip()[:80]}")
             returncode = process.wait()
         finally:
             timer.cancel()
@@ -130,8 +136,8 @@ def _run_logged(command: list[str], log: Path, progress: Progress, clock: _Clock
     missing = _not_on_index(log, command)
     if returncode != 0 and missing:
         raise FlowprobeError(
-            f"{missing} is not on the package index pip uses (PyPI unless configured "
-            f"otherwise), or not for Python {sys.version_info.major}.{sys.version_info.minor}; "
+            f"{missing} is not on the package index (PyPI unless UV_INDEX_URL names "
+            f"another), or not for Python {sys.version_info.major}.{sys.version_info.minor}; "
             f"check the version number; last lines of {log}:\n{tail(log, 4)}"
         )
     if returncode != 0:
@@ -142,14 +148,17 @@ def _run_logged(command: list[str], log: Path, progress: Progress, clock: _Clock
 
 
 def _not_on_index(log: Path, command: list[str]) -> str | None:
-    """The requirement pip could not find at all (``No matching distribution``), if that is why
-    ``command`` failed."""
+    """The requirement the installer could not find at all, if that is why ``command`` failed:
+    uv's ``there is no version of X``, or pip's ``No matching distribution found for X``."""
     requirement = command[-1]
     try:
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    found = f"No matching distribution found for {requirement}" in text
+    found = (
+        f"there is no version of {requirement}" in text
+        or f"No matching distribution found for {requirement}" in text
+    )
     return requirement if found else None
 
 
