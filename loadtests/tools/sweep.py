@@ -24,7 +24,10 @@ from typing import Any
 from flowprobe.load.command import LocustRun
 
 LOADTESTS = Path(__file__).resolve().parents[1]
-SCENARIOS = {"stream": ("streaming.py", "StreamOpenLoop"), "run": ("locustfile.py", "RunOpenLoop")}
+SCENARIOS = {
+    "stream": ("streaming_open_loop.py", "StreamOpenLoop"),
+    "run": ("run_open_loop.py", "RunOpenLoop"),
+}
 
 
 def run_step(rate: float, args: argparse.Namespace, out: Path) -> dict[str, Any]:

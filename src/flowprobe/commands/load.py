@@ -36,6 +36,13 @@ from flowprobe.load.preflight import preflight
 @click.option("-r", "--spawn-rate", type=click.FloatRange(min=0, min_open=True), default=2.0)
 @run_time_option
 @click.option("--steps", default=None, help="step shape users:seconds,... instead of -u/-t")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="locust worker processes on this machine (locust's --processes); the users and the "
+    "open-loop rate are split across them",
+)
 @click.option("--input", "input_value", default=None, help="the input_value sent [default: hello]")
 @click.option("--tweaks", default=None, help="tweaks as a JSON object")
 @click.option(
@@ -60,6 +67,7 @@ def load(
     spawn_rate: float,
     run_time: int,
     steps: str | None,
+    processes: int | None,
     input_value: str | None,
     tweaks: str | None,
     warmup: float | None,
@@ -96,6 +104,7 @@ def load(
         spawn_rate=spawn_rate,
         run_time_s=run_time,
         steps=steps,
+        processes=processes,
         out=out,
     )
     code = launch(plan, env, say, progress)
