@@ -49,8 +49,10 @@ def test_load_command_writes_csv_html_and_summary(load_env, monkeypatch, tmp_pat
     assert {r["Type"] for r in measured.values()} == {"METRIC"}
     summary = json.loads((out / "stream_summary.json").read_text())
     assert summary["passed"]
-    assert summary["requests"] == int(calls["Aggregated"]["Request Count"])
+    # locust rewrites its CSV each second: a call that ended while it stopped may be missing there
+    assert 0 <= summary["requests"] - int(calls["Aggregated"]["Request Count"]) <= 2
     ttft = summary["metrics_ms"]["time_to_first_token"]
+    assert ttft["count"] == summary["requests"]
     assert ttft["count"] == int(measured["time_to_first_token"]["Request Count"])
     assert ttft["p50"] == int(measured["time_to_first_token"]["50%"])
     assert summary["settings"]["flowprobe"]["api_key"] == "***"
