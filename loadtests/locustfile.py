@@ -1,13 +1,13 @@
-"""Non-streaming scenario: ``POST /api/v1/run/{flow}?stream=false``.
+"""Non-streaming scenario, closed loop: ``POST /api/v1/run/{flow}?stream=false``.
 
-Pick one class: ``RunClosedLoop`` (each user waits for its answer, then the think time:
-FLOWPROBE_LOAD_THINK_TIME or --think-time, 0.5-1 s by default) or
-``RunOpenLoop`` (calls start at FLOWPROBE_LOAD_ARRIVAL_RATE per second; -u is the pool).
+Each user waits for its answer, then the think time (FLOWPROBE_LOAD_THINK_TIME or
+--think-time, 0.5-1 s by default). Open loop (calls start at
+FLOWPROBE_LOAD_ARRIVAL_RATE per second): ``run_open_loop.py``.
 """
 
 from locust import events
 
-from flowprobe.load import OpenLoopRunUser, RunUser, attach
+from flowprobe.load import RunUser, attach
 from flowprobe.load.config import think_time
 
 events.init.add_listener(attach)
@@ -15,7 +15,3 @@ events.init.add_listener(attach)
 
 class RunClosedLoop(RunUser):
     wait_time = think_time()  # FLOWPROBE_LOAD_THINK_TIME, 0.5-1 s by default
-
-
-class RunOpenLoop(OpenLoopRunUser):
-    pass

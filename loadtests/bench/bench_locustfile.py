@@ -1,8 +1,8 @@
 """Users for the benchmarks: a bare FastHttpUser baseline and the streaming user.
 
-A listener keeps the raw (unrounded) time-to-first-token and call samples, since locust's own
-percentiles round to 10 ms above 100 ms, and writes their counts and medians to
-FLOWPROBE_BENCH_OUT when locust quits.
+Listeners keep the raw (unrounded) time-to-first-token samples (a flowprobe measurement) and
+call samples (locust request events), since locust's own percentiles round to 10 ms above
+100 ms, and write their counts and medians to FLOWPROBE_BENCH_OUT when locust quits.
 """
 
 import json
@@ -13,6 +13,7 @@ from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from flowprobe.load import RunUser, StreamingRunUser, attach
+from flowprobe.load.measurements import measurements
 
 events.init.add_listener(attach)
 
@@ -23,10 +24,12 @@ def _keep_raw_ttft(environment, **_):
     calls = []
 
     def on_request(request_type, name, response_time, **_):
-        if name == "time_to_first_token":
-            samples.append(response_time)
-        elif request_type == "POST":
+        if request_type == "POST":
             calls.append(response_time)
+
+    def on_measurement(kind, name, value, length):
+        if name == "time_to_first_token":
+            samples.append(value)
 
     def on_quitting(environment, **_):
         out = os.environ.get("FLOWPROBE_BENCH_OUT")
@@ -45,6 +48,7 @@ def _keep_raw_ttft(environment, **_):
                 )
 
     environment.events.request.add_listener(on_request)
+    measurements(environment).listeners.append(on_measurement)
     environment.events.quitting.add_listener(on_quitting)
 
 

@@ -1,7 +1,9 @@
-"""A locustfile for the tests: the users, plus a listener that writes every request event.
+"""A locustfile for the tests: the users, plus listeners that write every request event and
+every flowprobe measurement.
 
-Each event becomes one JSON line in the file named by FLOWPROBE_TEST_EVENTS, so a test in a
-plain pytest process (no gevent) can see what the users fired.
+Each becomes one JSON line in the file named by FLOWPROBE_TEST_EVENTS (a measurement with its
+kind, METRIC or ARRIVAL, as its request type), so a test in a plain pytest process (no gevent)
+can see what the users fired.
 """
 
 import json
@@ -10,6 +12,7 @@ import os
 from locust import constant, events
 
 from flowprobe.load import RunUser, StreamingRunUser, attach
+from flowprobe.load.measurements import measurements
 
 events.init.add_listener(attach)
 
@@ -32,7 +35,11 @@ def _record_events(environment, **_):
         out.write(json.dumps(line) + "\n")
         out.flush()
 
+    def write_measurement(kind, name, value, length):
+        write(kind, name, value, length)
+
     environment.events.request.add_listener(write)
+    measurements(environment).listeners.append(write_measurement)
 
 
 class Streamer(StreamingRunUser):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from itertools import pairwise
 
 from click.testing import CliRunner
 
@@ -23,12 +25,36 @@ def test_load_command_writes_csv_html_and_summary(load_env, monkeypatch, tmp_pat
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("FLOWPROBE_LOAD_SUMMARY")
     out = tmp_path / "out"
+    out.mkdir()
+    # an earlier run's numbers, which the first progress line must not show
+    (out / "stream_stats.csv").write_text(
+        "Type,Name,Request Count,Failure Count,Requests/s\nPOST,/x,987654,0,1.0\n"
+    )
     result = CliRunner().invoke(cli, ["load", "-u", "2", "-t", "3", "--out", str(out)])
     assert result.exit_code == 0, result.output
     names = {path.name for path in out.iterdir()}
     assert {"stream_stats.csv", "stream.html", "stream_summary.json"} <= names
+    assert {"stream_metrics.csv", "stream_metrics_history.csv"} <= names
+    # no terminal here: plain progress lines, one every 10 s, no \r; the first is this run's
+    assert "\r" not in result.output
+    progress = [line for line in result.output.splitlines() if "requests " in line]
+    assert progress[0] == "    0s  requests 0 (waiting for the first answers)", result.output
+    seconds = [int(line.split("s")[0]) for line in progress]
+    assert all(later - earlier >= 10 for earlier, later in pairwise(seconds)), result.output
+    assert "987654" not in result.output
+    # locust's own rows count the calls alone; flowprobe's metrics have their own file
+    calls = {r["Name"]: r for r in csv.DictReader((out / "stream_stats.csv").open())}
+    assert set(calls) == {"/api/v1/run/ok?stream=true", "Aggregated"}
+    measured = {r["Name"]: r for r in csv.DictReader((out / "stream_metrics.csv").open())}
+    assert {r["Type"] for r in measured.values()} == {"METRIC"}
     summary = json.loads((out / "stream_summary.json").read_text())
     assert summary["passed"]
+    # locust rewrites its CSV each second: a call that ended while it stopped may be missing there
+    assert 0 <= summary["requests"] - int(calls["Aggregated"]["Request Count"]) <= 2
+    ttft = summary["metrics_ms"]["time_to_first_token"]
+    assert ttft["count"] == summary["requests"]
+    assert ttft["count"] == int(measured["time_to_first_token"]["Request Count"])
+    assert ttft["p50"] == int(measured["time_to_first_token"]["50%"])
     assert summary["settings"]["flowprobe"]["api_key"] == "***"
     # What `flowprobe gate` bounds its verdicts with: every sample, the run's shape.
     for entry in summary["metrics_ms"].values():
@@ -50,7 +76,7 @@ def test_missed_arrivals_make_the_run_invalid(load_env, tmp_path) -> None:
 
     env = load_env("ok", FLOWPROBE_LOAD_ARRIVAL_RATE="200")  # one user cannot keep up
     command = LocustRun(
-        locustfiles=[ROOT / "loadtests" / "streaming.py"],
+        locustfiles=[ROOT / "loadtests" / "streaming_open_loop.py"],
         user_classes=["StreamOpenLoop"],
         run_time_s=2,
     ).command()

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
-
 from flowprobe.load import metrics
 
 
 class Recorder:
     def __init__(self) -> None:
         self.fired: dict[str, list[float]] = {}
-        self.request = SimpleNamespace(fire=self.fire)
 
-    def fire(self, *, name: str, response_time: float, **_: Any) -> None:
-        self.fired.setdefault(name, []).append(response_time)
+    def record(self, kind: str, name: str, value: float, length: int = 0) -> None:
+        assert kind == metrics.METRIC
+        self.fired.setdefault(name, []).append(value)
 
 
 def test_a_stream_within_both_slos_counts_toward_goodput() -> None:

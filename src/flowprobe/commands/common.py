@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -29,8 +30,12 @@ def say(text: str) -> None:
 
 
 def progress(line: str) -> None:
-    """Overwrite the current stderr line: a running count that does not scroll."""
-    click.echo("\r" + line, nl=False, err=True)
+    """A running count on stderr: on a terminal, one line rewritten in place (``\\r`` and
+    erase to its end); in a log (CI, a pipe), a plain line of its own."""
+    if sys.stderr.isatty():
+        click.echo("\r" + line + "\x1b[K", nl=False, err=True)
+    else:
+        click.echo(line, err=True)
 
 
 # -- options ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ locust is never imported here: importing it patches the standard library through
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -32,6 +33,13 @@ from flowprobe.load.thresholds import judge_file
 @load_shape_options
 @input_options
 @click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="locust worker processes on this machine (locust's --processes); the users and the "
+    "open-loop rate are split across them",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(".flowprobe/load"),
@@ -49,6 +57,7 @@ def load(
     inputs_order: str | None,
     input_length: str | None,
     seed: int | None,
+    processes: int | None,
     out: Path,
     target_env: Path | None,
     local: bool,
@@ -74,7 +83,7 @@ def load(
     env = load_env(target_env, settings, target, local=local)
     thresholds = shape.judged_by(env)
     say(preflight(env))
-    plan = shape.plan(scenario, out)
+    plan = replace(shape.plan(scenario, out), processes=processes)
     plan.summary.unlink(missing_ok=True)  # never judge an earlier run's summary
     code = launch(plan, env, say, progress)
     click.echo("", err=True)

@@ -182,7 +182,9 @@ def _plot(result: CheckResult) -> LoadPlot | None:
     load = result.plan.load
     if load is None or result.load_summary is None:
         return None
+    # locust's history holds the calls; flowprobe's metrics (TTFT, end-to-end) have their own
     history = Path(f"{load.prefix}_stats_history.csv")
+    measured = Path(f"{load.prefix}_metrics_history.csv")
     try:
         import matplotlib
 
@@ -190,13 +192,13 @@ def _plot(result: CheckResult) -> LoadPlot | None:
         from matplotlib import pyplot
     except ImportError:
         return LoadPlot(missing="matplotlib")
-    series = _history(history)
+    series = [(path, *pair) for path in (history, measured) for pair in _history(path).items()]
     if not series:
         return LoadPlot(missing="history")
     figure, (latency, throughput) = pyplot.subplots(2, 1, figsize=(8, 6), sharex=True)
-    for name, column in series.items():
+    for path, name, column in series:
         target = throughput if column == "Requests/s" else latency
-        times, values = zip(*series_points(history, name, column), strict=True)
+        times, values = zip(*series_points(path, name, column), strict=True)
         target.plot(times, values, label=f"{name} {column}")
     latency.set_ylabel("ms")
     throughput.set_ylabel("calls/s")

@@ -31,6 +31,7 @@ class LocustRun:
     host: str | None = None
     stop_timeout_s: float | None = None
     full_history: bool = False  # every entry's percentiles each second in the history CSV
+    processes: int | None = None  # locust's --processes: a master and this many workers
 
     def _common(self) -> list[str]:
         return ["-f", ",".join(str(f) for f in self.locustfiles)]
@@ -53,7 +54,9 @@ class LocustRun:
 
     def _load(self) -> list[str]:
         spawn_rate = self.users if self.spawn_rate is None else self.spawn_rate
+        processes = [] if self.processes is None else ["--processes", str(self.processes)]
         return [
+            *processes,
             *("--headless", "-u", str(self.users), "-r", _number(spawn_rate)),
             *("-t", f"{_number(self.run_time_s)}s", "--only-summary"),
         ]

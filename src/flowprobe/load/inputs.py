@@ -291,7 +291,7 @@ def process_source(environment: Any, config: Any, worker_index: int) -> InputSou
 
 
 def fire_by_length(
-    events: Any,
+    sink: metrics.Sink,
     source: InputSource | None,
     length: int,
     *,
@@ -307,7 +307,7 @@ def fire_by_length(
     if token_times:
         measured[metrics.TIME_TO_FIRST_TOKEN] = (token_times[0] - started_at) * 1000
     for name, value in measured.items():
-        metrics.fire(events, bucketed_name(name, length), value)
+        metrics.fire(sink, bucketed_name(name, length), value)
 
 
 def by_input_length(metrics_ms: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

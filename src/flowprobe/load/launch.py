@@ -21,11 +21,24 @@ from flowprobe.resources import locate
 
 SCENARIOS = {
     ("run", False): ("locustfile.py", "RunClosedLoop"),
-    ("run", True): ("locustfile.py", "RunOpenLoop"),
+    ("run", True): ("run_open_loop.py", "RunOpenLoop"),
     ("stream", False): ("streaming.py", "StreamClosedLoop"),
-    ("stream", True): ("streaming.py", "StreamOpenLoop"),
+    ("stream", True): ("streaming_open_loop.py", "StreamOpenLoop"),
 }
 OVERRUN_GRACE_S = 40.0  # locust's own start-up, stop timeout and report writing
+PROGRESS_TTY_EVERY_S = 1.0  # a terminal's line is rewritten in place
+PROGRESS_LOG_EVERY_S = 10.0  # a log (CI) gets a new line, so fewer of them
+# What a run writes next to its prefix; left from a previous run, they would be read as this one's.
+OUTPUTS = (
+    "_stats.csv",
+    "_stats_history.csv",
+    "_failures.csv",
+    "_exceptions.csv",
+    "_metrics.csv",
+    "_metrics_history.csv",
+    "_summary.json",
+    ".html",
+)
 Say = Callable[[str], None]
 
 
@@ -39,6 +52,7 @@ class LaunchPlan:
     spawn_rate: float = 2.0
     run_time_s: int = 20
     steps: str | None = None
+    processes: int | None = None  # locust's --processes: this many worker processes
     out: Path = Path(".flowprobe/load")
 
     @property
@@ -56,6 +70,15 @@ class LaunchPlan:
     @property
     def stats_csv(self) -> Path:
         return Path(f"{self.prefix}_stats.csv")
+
+    @property
+    def metrics_csv(self) -> Path:
+        return Path(f"{self.prefix}_metrics.csv")
+
+    def remove_stale_outputs(self) -> None:
+        """Delete what an earlier run with the same prefix wrote."""
+        for suffix in OUTPUTS:
+            Path(f"{self.prefix}{suffix}").unlink(missing_ok=True)
 
     def bound_s(self) -> float:
         """How long locust may take in all before it is stopped."""
@@ -79,6 +102,7 @@ class LaunchPlan:
             html=self.html,
             loglevel="WARNING",
             full_history=True,
+            processes=self.processes,
         ).command()
 
 
@@ -95,14 +119,28 @@ def preflight(env: Mapping[str, str]) -> None:
         raise SettingsError(check.stderr.strip().removeprefix("flowprobe load: bad settings: "))
 
 
-def launch(plan: LaunchPlan, env: Mapping[str, str], say: Say, progress: Say) -> int:
-    """Run ``plan`` to its end (or its bound); locust's exit code, 1 if it overran."""
+def launch(
+    plan: LaunchPlan,
+    env: Mapping[str, str],
+    say: Say,
+    progress: Say,
+    *,
+    progress_every_s: float | None = None,
+) -> int:
+    """Run ``plan`` to its end (or its bound); locust's exit code, 1 if it overran.
+
+    ``progress`` gets a line on the run so far every ``progress_every_s`` seconds: by default
+    each second when stderr is a terminal (the line is rewritten in place), else every 10 s.
+    """
     preflight(env)
     plan.out.mkdir(parents=True, exist_ok=True)
+    plan.remove_stale_outputs()
+    every_s = progress_every_s if progress_every_s is not None else progress_interval()
     command = plan.command()
     say("$ " + " ".join(command))
     process = subprocess.Popen(command, env=dict(env), stderr=subprocess.DEVNULL)
     started = time.monotonic()
+    shown_at = -every_s
     try:
         while process.poll() is None:
             elapsed = time.monotonic() - started
@@ -111,24 +149,34 @@ def launch(plan: LaunchPlan, env: Mapping[str, str], say: Say, progress: Say) ->
                 process.terminate()
                 process.wait(timeout=15)
                 return 1
-            line = progress_line(plan.stats_csv, elapsed)
-            if line:
-                progress(line)
-            time.sleep(1.0)
+            if elapsed - shown_at >= every_s:
+                shown_at = elapsed
+                progress(progress_line(plan.stats_csv, elapsed, plan.metrics_csv))
+            time.sleep(min(1.0, every_s))
     finally:
         if process.poll() is None:
             process.kill()
     return process.returncode
 
 
-def progress_line(stats_csv: Path, elapsed: float) -> str | None:
-    """One line on the run so far, from locust's live CSV."""
+def progress_interval() -> float:
+    """Seconds between progress lines: a terminal's line is rewritten, a log's lines add up."""
+    return PROGRESS_TTY_EVERY_S if sys.stderr.isatty() else PROGRESS_LOG_EVERY_S
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
     try:
-        rows = list(csv.DictReader(stats_csv.read_text(encoding="utf-8").splitlines()))
+        return list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
     except OSError:
-        return None
-    calls = [r for r in rows if r.get("Type") not in ("METRIC", "ARRIVAL", "")]
-    ttft = next((r for r in rows if r.get("Name") == "time_to_first_token"), None)
+        return []
+
+
+def progress_line(stats_csv: Path, elapsed: float, metrics_csv: Path | None = None) -> str:
+    """One line on the run so far, from locust's live CSV (the calls) and flowprobe's (the
+    metrics); before either is written, a line that says so."""
+    calls = [r for r in _rows(stats_csv) if r.get("Type") and r.get("Name") != "Aggregated"]
+    measured = _rows(metrics_csv) if metrics_csv is not None else []
+    ttft = next((r for r in measured if r.get("Name") == "time_to_first_token"), None)
     if not calls:
         return f"{elapsed:5.0f}s  requests 0 (waiting for the first answers)"
     shown = f"{elapsed:5.0f}s  requests {calls[0]['Request Count']}  failures "

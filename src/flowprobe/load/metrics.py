@@ -1,15 +1,14 @@
-"""Custom measurements fired as locust request events (see docs/metrics.md).
+"""Custom measurements of each call (see docs/metrics.md).
 
-Firing them as ``events.request`` entries puts them in locust's stats, CSV, HTML and web UI,
-and a master aggregates them from its workers like any request. Times are in milliseconds;
-for ``output_tokens`` the "response time" column holds the token count as well as
-``response_length``.
+They are recorded apart from locust's request events (:mod:`flowprobe.load.measurements`), so
+locust's totals count calls only. Times are in milliseconds; for ``output_tokens`` the value is
+the token count, given as the length as well.
 """
 
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
+from typing import Protocol
 
 # Metric names, not secrets (bandit sees "TOKEN" in them).
 METRIC = "METRIC"
@@ -26,22 +25,19 @@ ARRIVAL_LATENESS = "lateness"
 MISSED_ARRIVAL = "missed"
 
 
-def fire(
-    events: Any, name: str, value: float, *, length: int = 0, request_type: str = METRIC
-) -> None:
-    """Report one measurement ``value`` (ms, or a count) under ``request_type``/``name``."""
-    events.request.fire(
-        request_type=request_type,
-        name=name,
-        response_time=value,
-        response_length=length,
-        exception=None,
-        context={},
-    )
+class Sink(Protocol):
+    """Where measurements go: :class:`flowprobe.load.measurements.Measurements`."""
+
+    def record(self, kind: str, name: str, value: float, length: int = 0) -> None: ...
+
+
+def fire(sink: Sink, name: str, value: float, *, length: int = 0, kind: str = METRIC) -> None:
+    """Record one measurement ``value`` (ms, or a count) under ``kind``/``name``."""
+    sink.record(kind, name, value, length)
 
 
 def fire_stream_metrics(
-    events: Any,
+    events: Sink,
     *,
     started_at: float,
     token_times: list[float],

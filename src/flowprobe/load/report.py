@@ -1,8 +1,9 @@
 """The run's JSON summary and its validity, written by the master (or the only process).
 
 :func:`attach` is called once from a locustfile's ``init`` listener; nothing is registered on
-import. The summary is computed from locust's aggregated stats, so it is the same in a local
-and in a distributed run. Percentiles come from locust's histogram, which rounds to 1 ms under
+import. The summary is computed from locust's aggregated stats (the calls) and
+flowprobe's aggregated measurements (the metrics), so it is the same in a local and in a
+distributed run. Percentiles come from locust's histogram, which rounds to 1 ms under
 100 ms, to 10 ms under 1 s and to 100 ms under 10 s. Each entry also carries that histogram
 (rounded value -> count), and the run its token total and duration, so ``flowprobe gate`` can
 bound each percentile and rate from the samples themselves.
@@ -19,10 +20,12 @@ from typing import Any
 import gevent
 import psutil
 from locust.runners import MasterRunner, WorkerRunner
-from locust.stats import StatsError
+from locust.stats import StatsError, console_logger
 
 from flowprobe.load import metrics
+from flowprobe.load.distributed import attach_distributed
 from flowprobe.load.failures import kind_of
+from flowprobe.load.measurements import attach_measurements, measurements
 from flowprobe.load.summary import (
     SUMMARY_FORMAT,
     Arrivals,
@@ -50,6 +53,12 @@ def attach(environment: Any, **_: Any) -> None:
     if getattr(environment, "flowprobe_attached", False):
         return
     environment.flowprobe_attached = True
+    # gevent times a timer from the loop's cached clock, which locust's start-up (imports,
+    # the locustfile) leaves seconds behind: -t would then end the run that much early.
+    gevent.get_hub().loop.update_now()
+    attach_measurements(environment)
+    attach_distributed(environment)
+    environment.events.quit.add_listener(lambda **_: _print_measurements(environment))
     environment.events.test_start.add_listener(_on_test_start)
     environment.events.quitting.add_listener(_on_quitting)
 
@@ -61,6 +70,24 @@ def _coordinator(environment: Any) -> bool:
 def _on_test_start(environment: Any, **_: Any) -> None:
     if _coordinator(environment):
         gevent.spawn(_watch, environment, worker_state(environment))
+        prefix = _csv_prefix(environment)
+        if prefix is not None:
+            gevent.spawn(_write_measurements, environment, prefix)
+
+
+def _csv_prefix(environment: Any) -> str | None:
+    return getattr(environment.parsed_options, "csv_prefix", None)
+
+
+def _write_measurements(environment: Any, prefix: str) -> None:
+    """Every second, as locust writes its CSV: ``_metrics.csv`` and ``_metrics_history.csv``."""
+    measured = measurements(environment)
+    history = Path(f"{prefix}_metrics_history.csv")
+    history.unlink(missing_ok=True)
+    while True:
+        gevent.sleep(CPU_SAMPLE_INTERVAL)
+        measured.write_csv(Path(f"{prefix}_metrics.csv"))
+        measured.append_history(history, environment.runner.user_count)
 
 
 def _watch(environment: Any, context: WorkerState) -> None:
@@ -69,6 +96,7 @@ def _watch(environment: Any, context: WorkerState) -> None:
     if warmup > 0:
         gevent.sleep(warmup)
         environment.runner.stats.reset_all()
+        measurements(environment).reset()
         logger.info("flowprobe: warm-up of %ss over; stats reset", warmup)
     context.measuring_since = time.time()
     meter = _CpuMeter(environment.runner)
@@ -100,7 +128,16 @@ def _on_quitting(environment: Any, **_: Any) -> None:
     if not _coordinator(environment):
         return
     context = worker_state(environment)
-    summary = build_summary(environment.runner.stats, context, shape=run_shape(environment))
+    if context.refused:
+        environment.process_exit_code = 2
+        return
+    measured = measurements(environment)
+    summary = build_summary(
+        environment.runner.stats, context, shape=run_shape(environment), measured=measured.stats
+    )
+    prefix = _csv_prefix(environment)
+    if prefix is not None:
+        measured.write_csv(Path(f"{prefix}_metrics.csv"))
     environment.process_exit_code = 0 if summary.passed else 1
     for reason in summary.reasons:
         logger.error("flowprobe: %s", reason)
@@ -111,10 +148,18 @@ def _on_quitting(environment: Any, **_: Any) -> None:
         logger.info("flowprobe: summary written to %s", path)
 
 
+def _print_measurements(environment: Any) -> None:
+    """flowprobe's metrics under locust's own end-of-run tables (which count calls only)."""
+    if _coordinator(environment):
+        for line in measurements(environment).console_lines():
+            console_logger.info(line)
+        console_logger.info("")
+
+
 def _summary_path(environment: Any, context: WorkerState) -> Path | None:
     if context.setup.config.summary:
         return Path(context.setup.config.summary)
-    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    prefix = _csv_prefix(environment)
     return Path(f"{prefix}_summary.json") if prefix else None
 
 
@@ -145,15 +190,19 @@ def _metric(entry: Any) -> Metric:
 
 
 def build_summary(
-    stats: Any, context: WorkerState, *, shape: RunShape | None = None
+    stats: Any, context: WorkerState, *, shape: RunShape | None = None, measured: Any = None
 ) -> LoadSummary:
     """Percentiles of every metric, rates, errors by kind, validity and the settings.
 
-    ``shape`` is how the load was generated (see :func:`run_shape`); it joins the settings.
+    ``stats`` are locust's (the calls), ``measured`` flowprobe's metrics (a ``RequestStats``
+    of ``METRIC`` and ``ARRIVAL`` entries, see :mod:`flowprobe.load.measurements`). ``shape``
+    is how the load was generated (see :func:`run_shape`); it joins the settings.
     """
     config = context.setup.config
     duration = max((stats.last_request_timestamp or time.time()) - stats.start_time, 1e-9)
     entries = {(e.method, e.name): e for e in stats.entries.values()}
+    if measured is not None:
+        entries |= {(e.method, e.name): e for e in measured.entries.values()}
     calls = [
         e for (method, _), e in entries.items() if method not in (metrics.METRIC, metrics.ARRIVAL)
     ]

@@ -3,9 +3,9 @@
 :class:`RunUser` calls ``?stream=false``, :class:`StreamingRunUser` calls ``?stream=true`` and
 reads the body as it arrives with :class:`~flowprobe.wire.stream.StreamParser`. A call succeeds
 only if it keeps the promises the suites check (:mod:`flowprobe.checks`; the contract is checked
-on every Nth answer); a broken one fails the call with the violation's kind. Metrics are fired
-as request events (see :mod:`flowprobe.load.metrics`). The ``OpenLoop*`` variants start calls on
-an arrival schedule instead of a closed loop.
+on every Nth answer); a broken one fails the call with the violation's kind. Metrics are
+recorded apart from locust's request stats (see :mod:`flowprobe.load.measurements`). The
+``OpenLoop*`` variants start calls on an arrival schedule instead of a closed loop.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from flowprobe.checks.stream import STREAM_ANSWERS_200, stream_violations
 from flowprobe.checks.verdict import MALFORMED, Violation, status_violations
 from flowprobe.load import inputs, metrics
 from flowprobe.load.failures import RunFailure, failure_of
+from flowprobe.load.measurements import measurements
 from flowprobe.load.reading import BodyEnded, read_available
 from flowprobe.load.worker_state import WorkerState, worker_state
 from flowprobe.wire.client import WEDGED, run_body, wedged
@@ -242,11 +243,13 @@ class RunUser(_LangflowUser):
                 return
             response.success()
         end_to_end = (ended - started) * 1000
-        metrics.fire(self.environment.events, metrics.END_TO_END, end_to_end)
-        length, events = self._input_length, self.environment.events
-        inputs.fire_by_length(events, self._inputs, length, started_at=started, ended_at=ended)
+        measured = measurements(self.environment)
+        metrics.fire(measured, metrics.END_TO_END, end_to_end)
+        inputs.fire_by_length(
+            measured, self._inputs, self._input_length, started_at=started, ended_at=ended
+        )
         if end_to_end <= self.flowprobe.setup.config.slo_e2e_p95_ms:
-            metrics.fire(self.environment.events, metrics.WITHIN_SLO, end_to_end)
+            metrics.fire(measured, metrics.WITHIN_SLO, end_to_end)
 
     def _violations(self, response: Any) -> list[Violation]:
         status = _status(response)
@@ -292,7 +295,7 @@ class StreamingRunUser(_LangflowUser):
             response.success()
         end = next(event for event in events if event.event in ("end", "done"))
         metrics.fire_stream_metrics(
-            self.environment.events,
+            measurements(self.environment),
             started_at=started,
             token_times=[event.arrived_at for event in events if event.event == "token"],
             ended_at=end.arrived_at,
@@ -301,7 +304,7 @@ class StreamingRunUser(_LangflowUser):
             slo_e2e_ms=self.flowprobe.setup.config.slo_e2e_p95_ms,
         )
         inputs.fire_by_length(
-            self.environment.events,
+            measurements(self.environment),
             self._inputs,
             self._input_length,
             started_at=started,
@@ -343,14 +346,14 @@ class _OpenLoop:
     def before_call(self) -> None:
         schedule = self.flowprobe.schedule()
         claim = schedule.claim(time.perf_counter())
-        events = self.environment.events
+        measured = measurements(self.environment)
         for _ in range(claim.missed):
-            metrics.fire(events, metrics.MISSED_ARRIVAL, 0, request_type=metrics.ARRIVAL)
+            metrics.fire(measured, metrics.MISSED_ARRIVAL, 0, kind=metrics.ARRIVAL)
         delay = claim.at - time.perf_counter()
         if delay > 0:
             gevent.sleep(delay)
         lateness = max(time.perf_counter() - claim.at, 0.0) * 1000
-        metrics.fire(events, metrics.ARRIVAL_LATENESS, lateness, request_type=metrics.ARRIVAL)
+        metrics.fire(measured, metrics.ARRIVAL_LATENESS, lateness, kind=metrics.ARRIVAL)
 
 
 class OpenLoopRunUser(_OpenLoop, RunUser):
