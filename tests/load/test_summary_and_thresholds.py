@@ -97,22 +97,28 @@ def test_thresholds_from_pyproject_that_hold_pass_and_a_long_think_time_paces_th
 
 
 @pytest.mark.parametrize(
-    ("locustfile", "closed", "opened"),
+    ("locustfile", "closed", "open_file", "opened"),
     [
-        ("streaming", "StreamClosedLoop", "StreamOpenLoop"),
-        ("locustfile", "RunClosedLoop", "RunOpenLoop"),
+        ("streaming", "StreamClosedLoop", "streaming_open_loop", "StreamOpenLoop"),
+        ("locustfile", "RunClosedLoop", "run_open_loop", "RunOpenLoop"),
     ],
 )
 @pytest.mark.parametrize(
     ("think_time", "low", "high"), [("2s", 2.0, 2.0), ("10ms-30ms", 0.01, 0.03), ("", 0.5, 1.0)]
 )
 def test_the_closed_loop_users_wait_the_think_time_and_the_open_loop_ones_do_not(
-    locustfile: str, closed: str, opened: str, think_time: str, low: float, high: float
+    locustfile: str,
+    closed: str,
+    open_file: str,
+    opened: str,
+    think_time: str,
+    low: float,
+    high: float,
 ) -> None:
     script = (
-        f"import {locustfile} as f\n"
+        f"import {locustfile} as f, {open_file} as o\n"
         f"waits = [f.{closed}.wait_time(None) for _ in range(200)]\n"
-        f"print(min(waits), max(waits), f.{opened}.wait_time(None))\n"
+        f"print(min(waits), max(waits), o.{opened}.wait_time(None))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWPROBE_")}
     env.update(PYTHONPATH=str(ROOT / "loadtests"), FLOWPROBE_LOAD_THINK_TIME=think_time)
