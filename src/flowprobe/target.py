@@ -93,11 +93,13 @@ class Target:
         """``text`` with this target's secrets replaced by ``***``."""
         return redact(text, self.secrets())
 
-    def describe(self) -> str:
-        """One line for report headers and progress lines; never shows the key."""
+    def describe(self, *, stream: bool | None = False) -> str:
+        """One line for report headers and progress lines; never shows the key. ``stream``:
+        the ``?stream=`` the calls use, or ``None`` for both (no query shown)."""
         form = f"hosted, Langflow id {self.langflow_id}" if self.hosted else "self-hosted"
         key = f"{self.auth} {REDACTED}" if self.api_key else "no key"
-        return f"{self.run_url()} ({form}, {key})"
+        url = self.api_url(f"run/{quote(self.flow, safe='')}") if stream is None else None
+        return f"{url or self.run_url(stream=bool(stream))} ({form}, {key})"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Target:

@@ -218,7 +218,9 @@ class RunSetup:
             if k != "api_key"
         }
         shown["api_key"] = REDACTED if self.target.api_key else None
-        return {"target": self.target.describe(), "flowprobe": shown, "load": self.config.as_dict()}
+        # The same settings serve streaming and non-streaming users: no ?stream= shown.
+        target = self.target.describe(stream=None)
+        return {"target": target, "flowprobe": shown, "load": self.config.as_dict()}
 
 
 def _session_from_settings(session: str) -> str:

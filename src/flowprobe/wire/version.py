@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import httpcore
 import httpx
 
 from flowprobe.errors import TargetError
@@ -15,6 +16,14 @@ from flowprobe.target import Target
 from flowprobe.wire.client import Deadlines
 
 MAX_VERSION_ANSWER = 64 * 1024
+# httpcore's own errors, which reach the caller unmapped when vcr's recording stubs stand in
+# for httpx's transport (the version is asked at the end of a recording session).
+_HTTPCORE_ERRORS = (
+    httpcore.NetworkError,
+    httpcore.TimeoutException,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+)
 
 
 def langflow_version(target: Target, *, deadlines: Deadlines | None = None) -> str:
@@ -33,7 +42,7 @@ def langflow_version(target: Target, *, deadlines: Deadlines | None = None) -> s
                 raw += chunk
                 if len(raw) > MAX_VERSION_ANSWER:
                     raise TargetError(f"{where} answered more than a version")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, *_HTTPCORE_ERRORS) as exc:
         raise TargetError(f"{where} could not be read ({type(exc).__name__})") from None
     if answer.status_code != 200:
         raise TargetError(f"{where} answered HTTP {answer.status_code}")
