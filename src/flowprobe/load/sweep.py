@@ -19,6 +19,7 @@ module does not import locust; matplotlib (the ``plot`` extra) is imported only 
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -341,7 +342,8 @@ def write_plot(result: SweepResult, path: Path) -> str:
             axes.axvline(result.knee.level, color="red", linestyle=":", label="knee")
         axes.legend()
         axes.grid(alpha=0.3)
-    figure.suptitle(f"flowprobe sweep ({result.plan.launch.scenario}): {result.verdict()}"[:90])
+    title = f"flowprobe sweep ({result.plan.launch.scenario}): {result.verdict()}"
+    figure.suptitle("\n".join(textwrap.wrap(title, 80)[:3]), fontsize=10)
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
     return f"plot: {path}"
