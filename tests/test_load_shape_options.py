@@ -99,6 +99,8 @@ def test_bad_thresholds_in_pyproject_are_named_where_they_were_written(
         ["--open-loop"],
         ["--scenario", "run"],
         ["--baseline", "b.json"],
+        ["--input-length", "20-400"],
+        ["--seed", "3"],
     ],
 )
 def test_check_without_load_refuses_a_load_option(nothing_runs: list[str], args: list[str]) -> None:
@@ -169,6 +171,31 @@ def test_check_hands_every_load_option_to_its_load_run(
     assert env["FLOWPROBE_LOAD_TWEAKS"] == '{"p": {"x": 1}}'
     assert env["FLOWPROBE_LOAD_WARMUP"] == "2.0"
     assert env["FLOWPROBE_LOAD_THINK_TIME"] == "100ms-0.3"
+
+
+def test_check_sends_each_call_an_input_of_a_dataset_checked_before_anything_runs(
+    nothing_runs: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def capture(plan: run.CheckPlan, env: dict[str, str], *_: Any) -> None:
+        seen.update(env=env)
+        raise FlowprobeError("captured")
+
+    monkeypatch.setattr(run, "run_check", capture)
+    dataset = tmp_path / "questions.jsonl"
+    dataset.write_text('{"input_value": "a"}\n{"input": "b"}\n', encoding="utf-8")
+    with _target(_Answer) as target:
+        refused = invoke("check", *target, "--inputs", str(dataset))
+    assert refused.exit_code == 2
+    assert "line 2" in refused.output
+    assert nothing_runs == []
+    assert seen == {}
+    dataset.write_text('{"input_value": "a"}\n{"input_value": "b"}\n', encoding="utf-8")
+    with _target(_Answer) as target:
+        invoke("check", *target, "--inputs", str(dataset), "--inputs-order", "cycle")
+    assert seen["env"]["FLOWPROBE_LOAD_INPUTS"] == str(dataset.resolve())
+    assert seen["env"]["FLOWPROBE_LOAD_INPUTS_ORDER"] == "cycle"
 
 
 def test_check_reads_thresholds_from_pyproject_and_an_option_replaces_them(

@@ -21,6 +21,7 @@ from flowprobe.commands.common import (
     with_ports,
     with_target,
 )
+from flowprobe.commands.inputs import input_options, input_settings
 from flowprobe.commands.loadshape import LoadShape, load_shape_options, refuse_no_load
 from flowprobe.load.preflight import preflight
 from flowprobe.load.summary_table import render
@@ -36,6 +37,7 @@ from flowprobe.load.summary_table import render
 )
 @scenario_option
 @load_shape_options
+@input_options
 @click.option("--no-load", is_flag=True, help="run the contract suites only")
 @click.option("-m", "markers", default=None, help="pytest marker expression for the suites")
 @click.option("-k", "keywords", default=None, help="pytest -k expression for the suites")
@@ -58,6 +60,10 @@ def check(
     baseline: Path | None,
     scenario: str,
     shape: LoadShape,
+    inputs_file: Path | None,
+    inputs_order: str | None,
+    input_length: str | None,
+    seed: int | None,
     no_load: bool,
     markers: str | None,
     keywords: str | None,
@@ -80,14 +86,19 @@ def check(
     from flowprobe.deploycheck.run import CheckPlan, run_check
 
     if no_load:
-        also = [f"--{n}" for n in ("scenario", "baseline") if _given(ctx, n)]
+        names = ("scenario", "baseline", "inputs_file", "inputs_order", "input_length", "seed")
+        also = [f"--{n.replace('_file', '').replace('_', '-')}" for n in names if _given(ctx, n)]
         refuse_no_load(shape, also)
     shape.refuse_ignored()
+    settings = shape.settings() | input_settings(
+        inputs_file, inputs_order, input_length, seed, shape.input_value
+    )
     target = {"base_url": base_url, "flow": flow, "api_key_env": api_key_env}
     if target_env is not None:
-        env = load_env(target_env, shape.settings(), target)
+        env = load_env(target_env, settings, target)
     else:
-        env = {**suite_env(local, target, ports), **shape.environment()}
+        loads = {f"FLOWPROBE_LOAD_{k.upper()}": v for k, v in settings.items() if v}
+        env = {**suite_env(local, target, ports), **loads}
     thresholds = () if no_load else shape.judged_by(env)
     if not no_load:
         say(preflight(env))  # an unreachable target or a refused key stops here, in seconds
