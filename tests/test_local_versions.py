@@ -326,3 +326,69 @@ def test_postgres_that_does_not_start_is_a_clear_error_with_its_log(tmp_path: Pa
         FlowprobeError, match=r"(?s)PostgreSQL did not start.*exited before.*could not bind"
     ):
         postgres._wait_ready(tmp_path, 1, exited.pid, log, None)
+
+
+# -- several workers on a fresh PostgreSQL database ---------------------------------------------
+
+
+class _Database:
+    url = "postgresql://flowprobe@127.0.0.1:1/langflow"
+    pid = 4242
+    port = 1
+
+
+@pytest.mark.parametrize(
+    ("database", "workers", "migrates"),
+    [
+        ("postgres", 2, True),
+        ("postgres", 1, False),
+        ("sqlite", 2, False),
+    ],
+)
+def test_postgres_is_migrated_alone_before_several_workers_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: str, workers: int, migrates: bool
+) -> None:
+    steps: list[str] = []
+    monkeypatch.setattr(launch, "_port_free", lambda port: True)
+    monkeypatch.setattr(launch.postgres, "start", lambda *_: _Database())
+    monkeypatch.setattr(
+        launch.processes, "spawn", lambda command, *_: steps.append(" ".join(command[1:3])) or 1
+    )
+    monkeypatch.setattr(launch.processes, "record", lambda *_: None)
+    monkeypatch.setattr(launch.processes, "wait_healthy", lambda *_: None)
+
+    def run(command: list[str], **kwargs: Any) -> Any:
+        steps.append(" ".join(command[1:]))
+        assert kwargs["env"]["LANGFLOW_DATABASE_URL"] == _Database.url
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(launch.subprocess, "run", run)
+    config = _config(tmp_path, database=database, workers=workers)
+    launch.start_processes(config, tmp_path / "venv" / "bin" / "langflow", lambda _: None)
+    server = [step for step in steps if step.startswith("run ")]
+    assert len(server) == 1
+    if migrates:
+        assert steps.index("migration --no-test") < steps.index(server[0])
+    else:
+        assert "migration --no-test" not in steps
+
+
+def test_a_failed_migration_is_a_clear_error_and_no_worker_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawned: list[str] = []
+    monkeypatch.setattr(launch, "_port_free", lambda port: True)
+    monkeypatch.setattr(launch.postgres, "start", lambda *_: _Database())
+    monkeypatch.setattr(
+        launch.processes, "spawn", lambda command, *_: spawned.append(command[1]) or 1
+    )
+
+    def run(command: list[str], **kwargs: Any) -> Any:
+        kwargs["stdout"].write(b"alembic: relation already exists\n")
+        return subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(launch.subprocess, "run", run)
+    config = _config(tmp_path, database="postgres", workers=2)
+    with pytest.raises(FlowprobeError, match=r"migration failed \(exit 1\)(.|\n)*already exists"):
+        launch.start_processes(config, tmp_path / "langflow", lambda _: None)
+    assert "run" not in spawned

@@ -8,6 +8,7 @@ environment); ``processes`` keeps the books.
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from flowprobe.errors import FlowprobeError
 from flowprobe.local import postgres, processes
 from flowprobe.local.config import LocalConfig, Progress, langflow_environment
 from flowprobe.local.gateway import langflow_id_for
+from flowprobe.local.logs import tail
 from flowprobe.local.target_env import HOSTED_BASE_URL, HOSTED_LANGFLOW_ID
 
 # Where `up --hosted` serves hosted Langflow's URL form, in front of the local Langflow.
@@ -45,6 +47,10 @@ def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> 
     if config.database == "postgres":
         database = postgres.start(config, langflow.parent.parent, progress)
     url = database.url if database else None
+    if database and config.workers > 1:
+        # Several workers migrating a fresh PostgreSQL database at once can stall (one's
+        # CREATE INDEX CONCURRENTLY waits on another's migration lock): migrate it first, alone.
+        _migrate(config, langflow, langflow_environment(config, url), logs, progress)
     pids = {
         "stub": processes.spawn(_stub_command(config), logs / "stub-llm.log"),
         # The same stub on ::1, the address Langflow's OPENAI_BASE_URL variable names.
@@ -87,6 +93,39 @@ def start_processes(config: LocalConfig, langflow: Path, progress: Progress) -> 
         progress,
     )
     return pids
+
+
+# Langflow's migrations on an empty database: a minute or two; never unbounded.
+MIGRATION_DEADLINE = 900.0
+
+
+def _migrate(
+    config: LocalConfig, langflow: Path, env: dict[str, str], logs: Path, progress: Progress
+) -> None:
+    """``langflow migration --no-test``: bring the database to Langflow's schema in one
+    process, before several workers start (a no-op once it is there)."""
+    log = logs / "langflow-migration.log"
+    progress(f"migrating Langflow's PostgreSQL database alone before {config.workers} workers")
+    with log.open("ab") as sink:
+        try:
+            done = subprocess.run(
+                [str(langflow), "migration", "--no-test"],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+                timeout=MIGRATION_DEADLINE,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise FlowprobeError(
+                f"Langflow's migration did not finish within {MIGRATION_DEADLINE:.0f} s; "
+                f"last lines of {log}:\n{tail(log)}"
+            ) from None
+    if done.returncode != 0:
+        raise FlowprobeError(
+            f"Langflow's migration failed (exit {done.returncode}); last lines of {log}:\n"
+            f"{tail(log)}"
+        )
 
 
 def _stub_command(config: LocalConfig, host: str = "127.0.0.1") -> list[str]:
