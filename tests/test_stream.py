@@ -337,6 +337,32 @@ def test_leading_bom_and_extra_blank_lines_are_ignored(prefix: bytes) -> None:
     assert parser.malformed == ()
 
 
+def test_a_byte_order_mark_counts_only_at_the_start_of_the_stream() -> None:
+    # The first record is Langflow's own (read on the fast path): the stream has started, so
+    # a later record that starts with a byte order mark is unreadable, not silently cleaned.
+    body = b'{"event": "token", "data": {"chunk": "a"}}\n\n\xef\xbb\xbf{"event": "end"}\n\n'
+    events, parser = parse_all(body)
+    assert names_and_data(events) == [("token", {"chunk": "a"})]
+    assert [m.raw for m in parser.malformed] == ['\ufeff{"event": "end"}']
+    assert parser.outcome is StreamOutcome.MALFORMED
+
+
+@pytest.mark.parametrize("after", [b" ", b"\t \n", b"\r\n "])
+def test_whitespace_after_a_records_object_is_allowed(after: bytes) -> None:
+    events, parser = parse_all(b'{"event": "end", "data": {"x": 1}}' + after + b"\n\n")
+    assert names_and_data(events) == [("end", {"x": 1})]
+    assert parser.malformed == ()
+
+
+@pytest.mark.parametrize("after", [b"x", b" {}", b'{"event": "end"}'])
+def test_text_after_a_records_object_makes_it_unreadable(after: bytes) -> None:
+    record = b'{"event": "end", "data": {}}' + after
+    events, parser = parse_all(b'{"event": "token", "data": {"chunk": "a"}}\n\n' + record + b"\n\n")
+    assert [e.event for e in events] == ["token"]
+    assert [m.raw for m in parser.malformed] == [record.decode()]
+    assert parser.outcome is StreamOutcome.MALFORMED
+
+
 def test_close_flushes_final_record_without_blank_line() -> None:
     body = LANGFLOW_BODY.removesuffix(b"\n\n")
     parser = StreamParser()

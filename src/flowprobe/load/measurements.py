@@ -20,11 +20,12 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from locust import stats as locust_stats
 from locust.runners import WorkerRunner
 from locust.stats import (
     PERCENTILES_TO_REPORT,
@@ -56,6 +57,22 @@ class Measurements:
         self.stats.log_request(kind, name, value, length)  # type: ignore[arg-type]
         for listener in self.listeners:
             listener(kind=kind, name=name, value=value, length=length)
+
+    def record_all(self, kind: str, samples: Sequence[tuple[str, float, int]]) -> None:
+        """Count the ``(name, value, length)`` samples of one call as :meth:`record` would one
+        by one, reading the clock once: a stream's dozen measurements cost one update per entry.
+        """
+        now = time.time()
+        stats = self.stats
+        _log_all(stats.total, now, samples)
+        by_name: dict[str, list[tuple[str, float, int]]] = {}
+        for sample in samples:
+            by_name.setdefault(sample[0], []).append(sample)
+        for name, group in by_name.items():
+            _log_all(stats.entries[(name, kind)], now, group)
+        for listener in self.listeners:
+            for name, value, length in samples:
+                listener(kind=kind, name=name, value=value, length=length)
 
     def entries(self) -> list[StatsEntry]:
         """The entries that hold a sample, sorted by (name, kind)."""
@@ -144,6 +161,37 @@ class Measurements:
                 ]
                 rate = entry.current_rps or 0
                 rows.writerow([stamp, user_count, entry.method, entry.name, rate, *shown])
+
+
+def _log_all(entry: Any, now: float, samples: Sequence[tuple[str, float, int]]) -> None:
+    """locust's ``StatsEntry.log`` of each sample, all logged at ``now``: the same
+    counts, rate, rounding (``bucket_response_time``, looked up as locust does), minimum,
+    maximum and sums, added in the same order (tests/load/test_measurements_batch.py holds the
+    two equal)."""
+    second = int(now)
+    last = entry.last_request_timestamp
+    if entry.use_response_times_cache and last and second > int(last):
+        entry._cache_response_times(second - 1)
+    entry.num_requests += len(samples)
+    entry.num_reqs_per_sec[second] += len(samples)
+    entry.last_request_timestamp = now
+    bucket = locust_stats.bucket_response_time
+    rounded = entry.response_times
+    total, low, high = entry.total_response_time, entry.min_response_time, entry.max_response_time
+    size = 0
+    for _, value, length in samples:
+        total += value
+        # min() and max() as comparisons: the same values kept, without two calls a sample.
+        if low is None or value < low:
+            low = value
+        if value > high:
+            high = value
+        rounded[bucket(value)] += 1
+        size += length
+    entry.total_response_time = total
+    entry.min_response_time = low
+    entry.max_response_time = high
+    entry.total_content_length += size
 
 
 class _Rows:

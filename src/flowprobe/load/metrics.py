@@ -7,6 +7,7 @@ the token count, given as the length as well.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Protocol
 
@@ -25,6 +26,9 @@ ARRIVAL_LATENESS = "lateness"
 MISSED_ARRIVAL = "missed"
 
 
+Sample = tuple[str, float, int]  # (name, value, length) of one measurement
+
+
 class Sink(Protocol):
     """Where measurements go: :class:`flowprobe.load.measurements.Measurements`."""
 
@@ -34,6 +38,17 @@ class Sink(Protocol):
 def fire(sink: Sink, name: str, value: float, *, length: int = 0, kind: str = METRIC) -> None:
     """Record one measurement ``value`` (ms, or a count) under ``kind``/``name``."""
     sink.record(kind, name, value, length)
+
+
+def fire_all(sink: Sink, samples: Sequence[Sample], *, kind: str = METRIC) -> None:
+    """Record the measurements of one call, in order: at once where the sink can
+    (``record_all``, one clock reading for all), else one by one."""
+    record_all = getattr(sink, "record_all", None)
+    if record_all is not None:
+        record_all(kind, samples)
+        return
+    for name, value, length in samples:
+        sink.record(kind, name, value, length)
 
 
 def fire_stream_metrics(
@@ -47,20 +62,46 @@ def fire_stream_metrics(
     slo_e2e_ms: float = float("inf"),
 ) -> None:
     """Every metric of one completed stream; stamps are ``time.perf_counter()`` seconds."""
+    fire_all(
+        events,
+        stream_samples(
+            started_at=started_at,
+            token_times=token_times,
+            ended_at=ended_at,
+            first_byte_at=first_byte_at,
+            slo_ttft_ms=slo_ttft_ms,
+            slo_e2e_ms=slo_e2e_ms,
+        ),
+    )
+
+
+def stream_samples(
+    *,
+    started_at: float,
+    token_times: list[float],
+    ended_at: float,
+    first_byte_at: float | None,
+    slo_ttft_ms: float,
+    slo_e2e_ms: float,
+) -> list[Sample]:
+    """The measurements of one completed stream, in the order they are recorded."""
     end_to_end = (ended_at - started_at) * 1000
-    fire(events, END_TO_END, end_to_end)
+    samples: list[Sample] = [(END_TO_END, end_to_end, 0)]
     ttft = (token_times[0] - started_at) * 1000 if token_times else 0.0
     # A flow with no model streams no tokens: only its end-to-end SLO can apply.
     if ttft <= slo_ttft_ms and end_to_end <= slo_e2e_ms:
-        fire(events, WITHIN_SLO, end_to_end)
+        samples.append((WITHIN_SLO, end_to_end, 0))
     if first_byte_at is not None:
-        fire(events, TIME_TO_FIRST_BYTE, (first_byte_at - started_at) * 1000)
+        samples.append((TIME_TO_FIRST_BYTE, (first_byte_at - started_at) * 1000, 0))
     count = len(token_times)
-    fire(events, OUTPUT_TOKENS, count, length=count)
+    samples.append((OUTPUT_TOKENS, count, count))
     if not count:
-        return
-    fire(events, TIME_TO_FIRST_TOKEN, ttft)
-    for before, after in pairwise(token_times):
-        fire(events, INTER_TOKEN_LATENCY, (after - before) * 1000)
+        return samples
+    samples.append((TIME_TO_FIRST_TOKEN, ttft, 0))
+    samples += [
+        (INTER_TOKEN_LATENCY, (after - before) * 1000, 0) for before, after in pairwise(token_times)
+    ]
     if count > 1:
-        fire(events, TIME_PER_OUTPUT_TOKEN, (token_times[-1] - token_times[0]) * 1000 / (count - 1))
+        per_token = (token_times[-1] - token_times[0]) * 1000 / (count - 1)
+        samples.append((TIME_PER_OUTPUT_TOKEN, per_token, 0))
+    return samples

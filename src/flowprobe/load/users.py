@@ -271,11 +271,12 @@ class StreamingRunUser(_LangflowUser):
         started = time.perf_counter()
         with self._post(stream=True) as response:
             first_byte_at = time.perf_counter()
+            status = _status(response)
             # A refused stream's body is drained unread: the verdict shows its status alone,
             # or with no answer at all, the error that stopped the call.
-            body = None if _status(response) else _text(response)
-            refused = status_violations(_status(response), 200, STREAM_ANSWERS_200, body)
-            if _status(response) >= 500 and self._stop_if_wedged(response, _head(response)):
+            body = None if status else _text(response)
+            refused = status_violations(status, 200, STREAM_ANSWERS_200, body)
+            if status >= 500 and self._stop_if_wedged(response, _head(response)):
                 _drain(response)
                 return
             if refused:
@@ -294,22 +295,25 @@ class StreamingRunUser(_LangflowUser):
                 return
             response.success()
         end = next(event for event in events if event.event in ("end", "done"))
+        token_times = [event.arrived_at for event in events if event.event == "token"]
+        measured = measurements(self.environment)
+        config = self.flowprobe.setup.config
         metrics.fire_stream_metrics(
-            measurements(self.environment),
+            measured,
             started_at=started,
-            token_times=[event.arrived_at for event in events if event.event == "token"],
+            token_times=token_times,
             ended_at=end.arrived_at,
             first_byte_at=first_byte_at,
-            slo_ttft_ms=self.flowprobe.setup.config.slo_ttft_p95_ms,
-            slo_e2e_ms=self.flowprobe.setup.config.slo_e2e_p95_ms,
+            slo_ttft_ms=config.slo_ttft_p95_ms,
+            slo_e2e_ms=config.slo_e2e_p95_ms,
         )
         inputs.fire_by_length(
-            measurements(self.environment),
+            measured,
             self._inputs,
             self._input_length,
             started_at=started,
             ended_at=end.arrived_at,
-            token_times=[event.arrived_at for event in events if event.event == "token"],
+            token_times=token_times,
         )
 
     def _read(self, response: Any) -> tuple[list[StreamEvent], StreamParser, int, float]:

@@ -55,6 +55,7 @@ _TERMINAL_EVENTS = _COMPLETING_EVENTS | {_ERROR_EVENT}
 _DONE_SENTINEL = "[DONE]"
 _SSE_FIELDS = frozenset({"data", "event", "id", "retry"})
 _RECORD_END = b"\n\n"
+_DECODER = json.JSONDecoder()  # what json.loads uses, called without its per-call checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,8 @@ class StreamParser:
         tail = bytes(self._buffer)
         self._buffer.clear()
         events: list[StreamEvent] = []
-        self._read_record(tail, stamp, events, complete=False)
+        if tail:  # the usual end: nothing left after the last blank line
+            self._read_record(tail, stamp, events, complete=False)
         return events
 
     @property
@@ -227,7 +229,10 @@ class StreamParser:
         events: list[StreamEvent] = []
         buffer, start = self._buffer, 0
         while (end := buffer.find(_RECORD_END, self._scan)) >= 0:
-            self._read_record(bytes(buffer[start:end]), arrived_at, events, complete=True)
+            raw = bytes(buffer[start:end])
+            # Langflow's own records take the fast path; anything else the general one.
+            if raw[:1] != b"{" or not self._read_langflow_record(raw, arrived_at, events):
+                self._read_record(raw, arrived_at, events, complete=True)
             start = self._scan = end + len(_RECORD_END)
         if start:
             del buffer[:start]
@@ -238,12 +243,6 @@ class StreamParser:
     def _read_record(
         self, raw: bytes, arrived_at: float, events: list[StreamEvent], *, complete: bool
     ) -> None:
-        if (
-            self._started
-            and raw[:1] == b"{"
-            and self._read_langflow_record(raw, arrived_at, events)
-        ):
-            return
         # Decoding whole records, never partial chunks, keeps split UTF-8 characters intact;
         # bytes that are not UTF-8 make the record unreadable, not silently replaced.
         try:
@@ -273,17 +272,23 @@ class StreamParser:
     ) -> bool:
         """The common case, fast: one JSON object with a string ``event``, read from bytes.
 
-        Anything else returns False and takes the general path, which says what is wrong.
+        Anything else returns False and takes the general path, which says what is wrong. A
+        record that starts with ``{`` cannot start with a byte order mark, nor end in a newline
+        (it ends at the first blank line), so the general path would read it the same way.
         """
         try:
-            payload = json.loads(raw.decode("utf-8"))  # strict: bad bytes take the general path
+            text = raw.decode("utf-8")  # strict: bad bytes take the general path
+            # json.loads without its whitespace handling: the record starts with "{", and
+            # anything after the object (even whitespace) takes the general path.
+            payload, end = _DECODER.raw_decode(text)
         except (ValueError, RecursionError):
             return False
-        if not isinstance(payload, dict):
+        if end != len(text) or type(payload) is not dict:
             return False
         name = payload.get("event")
-        if not isinstance(name, str):
+        if type(name) is not str:
             return False
+        self._started = True
         self._accept(StreamEvent(name, payload.get("data"), arrived_at), events)
         return True
 
