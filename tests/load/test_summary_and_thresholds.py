@@ -149,7 +149,8 @@ def test_check_without_a_baseline_gates_its_load_half_on_thresholds(
     )
     assert done.exit_code == 1, done.output
     assert "pre-flight: one run call answered 200" in done.output
-    shown = rows(done.stdout)
+    assert done.stdout.startswith("flowprobe check: FAIL")  # stdout: the verdict alone
+    shown = rows(done.stderr)  # the load summary, with the progress
     assert shown["FAIL end_to_end.p99<1ms"].endswith(", not < 1 ms")
     assert shown["pass calls_per_s>0.5"].endswith("/s")
     assert "load: threshold end_to_end.p99<1ms broken" in done.stdout

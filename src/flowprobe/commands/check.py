@@ -114,7 +114,8 @@ def check(
     result = run_check(plan, env, say, progress)
     paths = write_reports(result)
     if result.load_summary is not None:
-        click.echo(render(result.load_summary))
+        # On stderr with the suites' and the load's progress: stdout keeps the verdict alone.
+        click.echo(render(result.load_summary), err=True)
     _append_step_summary(paths["markdown"])
     click.echo(verdict_text(result))
     click.echo("reports: " + ", ".join(str(p) for p in paths.values()))
