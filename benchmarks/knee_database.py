@@ -129,6 +129,7 @@ def overload(env: dict[str, str], seconds: float, callers: int) -> str:
 
 def candidate(label: str, database: str, workers: int, port: int, args: Any) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix=f"flowprobe-knee-{database}-"))
+    folder.chmod(0o755)  # under root, PostgreSQL runs as nobody, who must reach its data here
     print(f"--- {label}: up in {folder}", flush=True)
     up = [
         "up",

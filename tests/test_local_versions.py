@@ -392,3 +392,19 @@ def test_a_failed_migration_is_a_clear_error_and_no_worker_starts(
     with pytest.raises(FlowprobeError, match=r"migration failed \(exit 1\)(.|\n)*already exists"):
         launch.start_processes(config, tmp_path / "langflow", lambda _: None)
     assert "run" not in spawned
+
+
+def test_postgres_under_root_refuses_a_folder_nobody_can_enter_with_the_fix() -> None:
+    import shutil
+    import tempfile
+
+    opened = Path(tempfile.mkdtemp(prefix="flowprobe-pg-"))
+    try:
+        opened.chmod(0o755)
+        (opened / "state").mkdir(mode=0o755)
+        postgres._refuse_unreachable(opened / "state", "nobody")  # every folder can be entered
+        (opened / "state").chmod(0o700)
+        with pytest.raises(FlowprobeError, match=r"cannot enter .*state \(mode 700\).*chmod o\+x"):
+            postgres._refuse_unreachable(opened / "state", "nobody")
+    finally:
+        shutil.rmtree(opened)

@@ -16,6 +16,7 @@ import pwd
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -49,8 +50,10 @@ def start(config: LocalConfig, langflow_venv: Path, progress: Progress) -> Datab
     install.ensure_packages(langflow_venv, "postgres", [driver, PGSERVER], progress)
     folder = state_dir(config) / "postgres"
     folder.mkdir(parents=True, exist_ok=True)
-    binaries = _binaries(langflow_venv, folder)
     owner = _owner()
+    if owner:
+        _refuse_unreachable(folder.resolve(), owner)
+    binaries = _binaries(langflow_venv, folder)
     data = folder / "data"
     password = _password(folder)
     log = config.state_dir / "logs" / "postgres.log"
@@ -100,6 +103,17 @@ def _owner() -> str | None:
             "as; run flowprobe as a regular user, or use --database sqlite"
         ) from None
     return UNPRIVILEGED
+
+
+def _refuse_unreachable(folder: Path, owner: str) -> None:
+    """Under root, ``owner`` must be able to enter every folder down to ``folder``."""
+    for path in (*reversed(folder.parents), folder):
+        if not path.stat().st_mode & stat.S_IXOTH:
+            raise FlowprobeError(
+                f"PostgreSQL runs as '{owner}' under root, and '{owner}' cannot enter {path} "
+                f"(mode {stat.S_IMODE(path.stat().st_mode):o}), where its data would live; let "
+                f"others enter it (chmod o+x {path}), or run flowprobe as a regular user"
+            )
 
 
 def _password(folder: Path) -> str:
@@ -195,16 +209,19 @@ def _run(
     command: list[str], owner: str | None, log: Path, doing: str, password: str | None = None
 ) -> str:
     env = {**os.environ, "PGPASSWORD": password} if password else None
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        check=False,
-        user=owner,
-        env=env,
-        cwd="/",  # a user other than the caller may not enter the caller's folder
-        timeout=120,
-    )
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            user=owner,
+            env=env,
+            cwd="/",  # a user other than the caller may not enter the caller's folder
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise FlowprobeError(f"could not {doing}: {exc}") from None
     with log.open("a", encoding="utf-8") as sink:
         sink.write(done.stdout + done.stderr)
     if done.returncode != 0:
