@@ -141,7 +141,8 @@ def markdown(result: UpgradeResult) -> str:
         lines += [f"### {plan.new}'s load against {plan.old}'s", "", result.new.gate.to_markdown()]
     if result.drift is not None:
         lines += [result.drift.to_markdown()]
-    lines += [f"> {note}" for note in result.notes]
+    shown = set(result.new.gate.notes) if result.new and result.new.gate else set()
+    lines += [f"> {note}" for note in result.notes if note not in shown]
     return "\n".join(lines) + "\n"
 
 
