@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,22 @@ def test_the_same_version_twice_is_refused_before_anything_starts(tmp_path: Path
     )
     assert answer.exit_code == 2
     assert "nothing to compare" in answer.output
+
+
+def test_the_suites_run_in_the_mode_asked_and_a_run_that_cannot_start_is_an_error(
+    tmp_path: Path,
+) -> None:
+    from flowprobe.deploycheck.run import call_suites
+
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "test_mode.py").write_text(
+        "import os\n\ndef test_mode():\n    assert os.environ['FLOWPROBE_MODE'] == 'record'\n"
+    )
+    junit = tmp_path / "junit.xml"
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    call_suites(suites, junit, env, lambda _: None, mode="record")
+    assert 'failures="0"' in junit.read_text(encoding="utf-8")
+    junit.unlink()
+    with pytest.raises(FlowprobeError, match=r"the suites could not run \(pytest exit 4\)"):
+        call_suites(tmp_path / "absent", junit, env, lambda _: None, what="the suites")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -117,23 +117,41 @@ def run_check(plan: CheckPlan, env: Mapping[str, str], say: Say, progress: Say) 
 
 
 def _run_suites(plan: CheckPlan, env: Mapping[str, str], result: CheckResult, say: Say) -> None:
-    command = [sys.executable, "-m", "pytest", str(plan.suites), "-q", "-p", "no:cacheprovider"]
-    # The current folder is the rootdir wherever the suites are installed: its [tool.flowprobe].
-    command += ["--rootdir", str(Path.cwd())]
-    command += ["--junitxml", str(plan.suites_junit), "-o", "junit_family=xunit2"]
-    command += ["-m", plan.markers] if plan.markers else []
-    command += ["-k", plan.keywords] if plan.keywords else []
-    say("contract suites: $ " + " ".join(command))
-    # pytest's own lines are progress: they go to stderr, and stdout keeps the verdict alone.
-    code = subprocess.call(command, env={**env, "FLOWPROBE_MODE": "live"}, stdout=_stderr())
-    if code not in _SUITES_RAN:
-        raise FlowprobeError(
-            f"the contract suites could not run (pytest exit {code}); see the output above"
-        )
+    call_suites(
+        plan.suites, plan.suites_junit, env, say, markers=plan.markers, keywords=plan.keywords
+    )
     result.tests, result.failed_tests = read_junit(plan.suites_junit)
     if not result.tests.get("total"):
         raise FlowprobeError(f"no contract suite test was collected from {plan.suites}")
     result.reasons += contract_reasons(result.failed_tests)
+
+
+def call_suites(
+    suites: Path,
+    junit: Path,
+    env: Mapping[str, str],
+    say: Say,
+    *,
+    markers: str | None = None,
+    keywords: str | None = None,
+    mode: str = "live",
+    extra: Sequence[str] = (),
+    what: str = "the contract suites",
+) -> None:
+    """pytest on ``suites`` in a subprocess, in ``mode``, its JUnit XML written to ``junit``;
+    a :class:`FlowprobeError` when the suites could not run at all (not when tests failed)."""
+    command = [sys.executable, "-m", "pytest", str(suites), "-q", "-p", "no:cacheprovider"]
+    command += list(extra)
+    # The current folder is the rootdir wherever the suites are installed: its [tool.flowprobe].
+    command += ["--rootdir", str(Path.cwd())]
+    command += ["--junitxml", str(junit), "-o", "junit_family=xunit2"]
+    command += ["-m", markers] if markers else []
+    command += ["-k", keywords] if keywords else []
+    say(f"{what}: $ " + " ".join(command))
+    # pytest's own lines are progress: they go to stderr, and stdout keeps the verdict alone.
+    code = subprocess.call(command, env={**env, "FLOWPROBE_MODE": mode}, stdout=_stderr())
+    if code not in _SUITES_RAN or not junit.exists():
+        raise FlowprobeError(f"{what} could not run (pytest exit {code}); see the output above")
 
 
 def contract_reasons(failed: list[SuiteFailure]) -> list[Reason]:

@@ -12,14 +12,19 @@ contract that already failed on OLD is named as such, not blamed on the upgrade.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flowprobe import drift
-from flowprobe.deploycheck.run import CheckPlan, CheckResult, Reason, Say, run_check
+from flowprobe.deploycheck.run import (
+    CheckPlan,
+    CheckResult,
+    Reason,
+    Say,
+    call_suites,
+    run_check,
+)
 from flowprobe.deploycheck.suites import SuiteFailure, read_junit
 from flowprobe.errors import FlowprobeError
 from flowprobe.gate.baseline import read_summary
@@ -30,7 +35,6 @@ from flowprobe.settings import load_settings
 
 Start = Callable[[str], Mapping[str, str]]  # version -> the target's settings (FLOWPROBE_*)
 Stop = Callable[[], None]
-_SUITES_RAN = (0, 1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,26 +143,18 @@ def _old_side(
 
 
 def _record_suites(plan: UpgradePlan, env: Mapping[str, str], say: Say) -> None:
-    command = [sys.executable, "-m", "pytest", str(plan.suites), "-q", "-p", "no:cacheprovider"]
-    command += ["-p", "no:randomly", "--rootdir", str(Path.cwd())]
-    command += ["--junitxml", str(plan.old_junit), "-o", "junit_family=xunit2"]
-    command += ["-m", plan.markers] if plan.markers else []
-    command += ["-k", plan.keywords] if plan.keywords else []
-    say("contract suites, recorded: $ " + " ".join(command))
-    recording = {"FLOWPROBE_MODE": "record", "FLOWPROBE_CASSETTE_DIR": str(plan.cassettes)}
-    code = subprocess.call(command, env={**env, **recording}, stdout=_stderr())
-    if code not in _SUITES_RAN or not plan.old_junit.exists():
-        raise FlowprobeError(
-            f"the contract suites could not run on Langflow {plan.old} (pytest exit {code}); "
-            "see the output above"
-        )
-
-
-def _stderr() -> int | None:
-    try:
-        return sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        return None
+    recording = {"FLOWPROBE_CASSETTE_DIR": str(plan.cassettes)}
+    call_suites(
+        plan.suites,
+        plan.old_junit,
+        {**env, **recording},
+        say,
+        markers=plan.markers,
+        keywords=plan.keywords,
+        mode="record",
+        extra=["-p", "no:randomly"],
+        what=f"the contract suites, recorded on Langflow {plan.old},",
+    )
 
 
 def _drift(plan: UpgradePlan, env: Mapping[str, str], say: Say) -> drift.DriftReport:
